@@ -1,0 +1,23 @@
+"""Registers every vlenvs env id with Gymnasium (``entry_point`` and native ``vector_entry_point``)."""
+
+from __future__ import annotations
+
+from gymnasium.envs.registration import register, registry
+
+#: env id -> (module, single class, vector class)
+ENVS: dict[str, tuple[str, str, str]] = {
+    "vlenvs/Maze2D-v0": ("vlenvs.envs.maze2d.env", "Maze2DEnv", "Maze2DVectorEnv"),
+}
+
+
+def register_envs() -> None:
+    """Register all ids; safe to call more than once."""
+    for env_id, (module, single, vector) in ENVS.items():
+        if env_id in registry:
+            continue
+        register(
+            id=env_id,
+            entry_point=f"{module}:{single}",
+            vector_entry_point=f"{module}:{vector}",
+            disable_env_checker=False,
+        )
