@@ -121,9 +121,19 @@ class FrameBuffer:
         self.layout = layout
         self.frame = np.zeros((num_envs, layout.height, layout.width, 3), dtype=np.uint8)
         self.background = np.zeros_like(self.frame)
-        self._frame_flat = self.frame.reshape(-1, 3)
-        self._bg_flat = self.background.reshape(-1, 3)
         self._pixels = layout.height * layout.width
+        self._make_views()
+
+    def _make_views(self) -> None:
+        self._frame_flat = self.frame.reshape(-1, 3)  # views: writes land in the frames
+        self._bg_flat = self.background.reshape(-1, 3)
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_frame_flat", "_bg_flat")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._make_views()  # pickling would otherwise turn the views into detached copies
 
     def redraw(self, idx: np.ndarray, walls: np.ndarray, agent: np.ndarray, goal: np.ndarray,
                tasks: ReachGoalTasks) -> None:
