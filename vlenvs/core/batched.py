@@ -62,6 +62,15 @@ class BatchedCore(ABC):
         else:
             raise out_of_range("seed", seed, f"None, an int, or a sequence of {self.num_envs} ints/None")
         self.rngs = [seeding.np_random(s)[0] for s in seeds]
+        self.on_reseed(slice(None))
+
+    def set_rng(self, i: int, rng: np.random.Generator) -> None:
+        """Make ``rng`` env ``i``'s generator (the single env shares its ``np_random`` this way)."""
+        self.rngs[i] = rng
+        self.on_reseed(np.array([i]))
+
+    def on_reseed(self, idx: np.ndarray | slice) -> None:
+        """Hook: the generators of envs ``idx`` were replaced (drop anything drawn ahead from the old ones)."""
 
     def uniforms(self, idx: np.ndarray, count: int) -> np.ndarray:
         """Draw ``count`` uniforms for each env in ``idx`` from that env's own generator, as float64[n, count]."""

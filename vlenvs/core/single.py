@@ -57,7 +57,8 @@ class BatchedSingleEnv(gymnasium.Env):
         if options:
             raise invalid_choice("reset option", next(iter(options)), [])
         super().reset(seed=seed)
-        self.core.rngs[0] = self.np_random  # the same generator object: unseeded resets do not re-seed
+        if self.core.rngs[0] is not self.np_random:  # newly seeded: share it (unseeded resets continue it)
+            self.core.set_rng(0, self.np_random)
         self.core.reset_envs(np.zeros(1, dtype=np.int64))
         self._state = "running"
         if self.render_mode == "human":

@@ -29,9 +29,12 @@ def _autoreset_mode(value: Any) -> AutoresetMode:
 def with_masks(info: dict[str, Any], mask: np.ndarray | None = None) -> dict[str, Any]:
     """Add Gymnasium's ``_key`` mask beside every key (all envs have every key unless ``mask`` says)."""
     out: dict[str, Any] = {}
+    if mask is None:
+        mask = np.ones(len(next(iter(info.values()))), dtype=bool)
+    mask.flags.writeable = False  # one read-only mask shared by all keys
     for key, value in info.items():
         out[key] = value
-        out[f"_{key}"] = np.ones(len(value), dtype=bool) if mask is None else mask.copy()
+        out[f"_{key}"] = mask
     return out
 
 
@@ -160,7 +163,7 @@ class NativeVectorEnv(VectorEnv):
         final_obs = np.full(self.num_envs, None, dtype=object)
         for i in idx:
             final_obs[i] = {"image": images[i].copy(), "instruction": texts[i]}
-        final_info = with_masks({k: v for k, v in info.items() if not k.startswith("_")}, done)
+        final_info = with_masks({k: v for k, v in info.items() if not k.startswith("_")}, done.copy())
         self.core.reset_envs(idx)
         self._needs_reset[idx] = False
         info = with_masks(self.core.info())

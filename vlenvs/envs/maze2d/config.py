@@ -38,9 +38,12 @@ class Maze2DConfig:
     """Steps before truncation; ``None`` scales with the maze: ``(size - 1) ** 2`` (64 for 9x9)."""
 
     def __post_init__(self) -> None:
-        size = check_int("size", self.size, MIN_SIZE, MAX_SIZE)
-        if size % 2 == 0:
-            raise out_of_range("size", size, f"an odd integer in [{MIN_SIZE}, {MAX_SIZE}] (wall-cell layout)")
+        valid = f"an odd integer in [{MIN_SIZE}, {MAX_SIZE}] (wall-cell layout)"
+        if isinstance(self.size, bool) or not isinstance(self.size, int) and not hasattr(self.size, "__index__"):
+            raise out_of_range("size", self.size, valid)
+        size = int(self.size)
+        if not MIN_SIZE <= size <= MAX_SIZE or size % 2 == 0:
+            raise out_of_range("size", self.size, valid)
         h, w = image_hw(self.image_size, lo=8)
         if h < size or w < size:
             raise out_of_range("image_size", self.image_size, f"at least size={size} pixels per side")

@@ -6,19 +6,22 @@ import numpy as np
 from gymnasium import spaces
 
 from vlenvs.core.batched import BatchedCore
+from vlenvs.core.prefetch import EpisodeQueue
 from vlenvs.core.spaces import observation_space
 from vlenvs.envs.maze2d import generate, oracle
 from vlenvs.envs.maze2d.config import PRESETS, Maze2DConfig
 from vlenvs.envs.maze2d.render import FrameBuffer, render_text, tile_layout
 from vlenvs.envs.maze2d.state import Maze2DState
-from vlenvs.envs.maze2d.tasks import DRAWS, ReachGoalTasks, max_instruction_length
+from vlenvs.envs.maze2d.tasks import DRAWS, ReachGoalTasks, max_instruction_length, sample_task_ids
 
 MOVE_NAMES = ("up", "down", "left", "right")
 STOP = len(MOVE_NAMES)
+#: Bytes of pre-generated episodes a core may hold (see vlenvs.core.prefetch).
+PREFETCH_BYTES = 32 << 20
 
 
 class Maze2DCore(BatchedCore):
-    """``num_envs`` perfect mazes; move a coloured shape to another one."""
+    """``num_envs`` perfect mazes; move a coloured shape onto another one."""
 
     config_cls = Maze2DConfig
     presets = PRESETS
@@ -27,34 +30,45 @@ class Maze2DCore(BatchedCore):
         super().__init__(config, num_envs)
         self.require_stop = config.success_mode == "stop"
         self.action_names = MOVE_NAMES + (("stop",) if self.require_stop else ())
-        self.state = Maze2DState.zeros(self.num_envs, config.size)
+        size = config.size
+        self.state = Maze2DState.zeros(self.num_envs, size)
         self.tasks = ReachGoalTasks(self.num_envs, self.require_stop)
         h, w = config.image_hw
-        self.layout = tile_layout(config.size, h, w)
+        self.layout = tile_layout(size, h, w)
         self.frames = FrameBuffer(self.layout, self.num_envs)
         self._obs_space = observation_space(h, w, max_instruction_length())
-        self._edges = generate.num_edges(config.cells)
+        self._deltas = oracle.cell_deltas(size)
+        self._base = np.arange(self.num_envs) * size * size  # flat offset of each env's grid
+        per_episode = 3 * size * size + 64
+        capacity = int(np.clip(PREFETCH_BYTES // (self.num_envs * per_episode), 1, 32))
+        self.queue = EpisodeQueue(self.num_envs, generate.draws_per_episode(config.cells, DRAWS), capacity,
+                                  self._generate)
 
     @property
     def single_observation_space(self) -> spaces.Dict:
         return self._obs_space
 
+    def on_reseed(self, idx: np.ndarray | slice) -> None:
+        self.queue.clear(idx)
+
     # ------------------------------------------------------------------ reset
+    def _generate(self, u: np.ndarray) -> dict[str, np.ndarray]:
+        cfg = self.config
+        return generate.generate_episodes(u, cfg.cells, cfg.start_goal, sample_task_ids)
+
     def reset_envs(self, idx: np.ndarray) -> None:
         if len(idx) == 0:
             return
-        cfg, s = self.config, self.state
-        u = self.uniforms(idx, self._edges + 2 + DRAWS)
-        walls = generate.generate_walls(u[:, : self._edges], cfg.cells)
-        start, goal = generate.place_start_goal(u[:, self._edges : self._edges + 2], cfg.cells, cfg.start_goal)
-        self.tasks.sample(idx, u[:, self._edges + 2 :])
-        dist = oracle.distance_fields(walls, goal)
-        s.walls[idx], s.agent[idx], s.goal[idx], s.dist[idx] = walls, start, goal, dist
-        s.shortest[idx] = dist[np.arange(len(idx)), start[:, 0], start[:, 1]]
+        ep = self.queue.pop(idx, self.rngs)
+        s = self.state
+        s.walls[idx], s.dist[idx], s.agent[idx], s.goal[idx] = ep["walls"], ep["dist"], ep["start"], ep["goal"]
+        s.shortest[idx] = ep["dist"].reshape(len(idx), -1)[np.arange(len(idx)), ep["start"]]
         s.steps[idx] = 0
         s.bumped[idx] = False
         s.success[idx] = False
-        self.frames.redraw(idx, walls, start, goal, self.tasks)
+        self.tasks.assign(idx, ep["task"])
+        self.frames.redraw(idx, ep["walls"], ep["start"], ep["goal"], self.tasks.agent_look[idx],
+                           self.tasks.goal_look[idx])
 
     # ------------------------------------------------------------------- step
     def step(self, actions: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -63,25 +77,22 @@ class Maze2DCore(BatchedCore):
         success = self._check_success(stopped)
         terminated = success | stopped
         truncated = self._count_steps(active) & ~terminated
-        reward = success.astype(np.float64) - self.config.step_penalty * active
+        reward = success.astype(np.float64)
+        if self.config.step_penalty:
+            reward -= self.config.step_penalty * active
         return reward, terminated, truncated
 
     def _move(self, actions: np.ndarray, moving: np.ndarray) -> None:
         """Apply moves; bumping into a wall is a no-op flagged in ``state.bumped``."""
         s = self.state
-        idx = np.flatnonzero(moving)
-        s.bumped[:] = False
-        if idx.size == 0:
-            return
-        old = s.agent[idx]
-        new = old + oracle.MOVES[actions[idx]]
-        blocked = s.walls[idx, new[:, 0], new[:, 1]]
-        s.bumped[idx[blocked]] = True
-        go = ~blocked
-        if go.any():
-            moved = idx[go]
-            s.agent[moved] = new[go]
-            self.frames.move(moved, old[go], new[go], self.tasks)
+        target = s.agent + self._deltas[np.minimum(actions, STOP - 1) if self.require_stop else actions]
+        blocked = s.walls.reshape(-1).take(self._base + target)
+        s.bumped = moving & blocked
+        go = np.flatnonzero(moving & ~blocked)
+        if go.size:
+            old, new = s.agent[go], target[go]
+            s.agent[go] = new
+            self.frames.move(go, old, new, s.goal[go], self.tasks.agent_look[go], self.tasks.goal_look[go])
 
     def _check_success(self, stopped: np.ndarray) -> np.ndarray:
         s = self.state
@@ -104,22 +115,22 @@ class Maze2DCore(BatchedCore):
         """Next action on a shortest path for every env (``stop`` on the goal in stop mode, else -1)."""
         act = oracle.next_actions(self.state.dist, self.state.agent)
         if self.require_stop:
-            act = np.where(act < 0, STOP, act)
+            act[act < 0] = STOP
         return act
 
     def info(self) -> dict[str, np.ndarray]:
         s = self.state
-        rows = np.arange(self.num_envs)
         return {
             "success": s.success.copy(),
             "bumped": s.bumped.copy(),
             "oracle_action": self.oracle_actions(),
             "shortest_path_length": s.shortest.copy(),
-            "distance_to_goal": s.dist[rows, s.agent[:, 0], s.agent[:, 1]].copy(),
+            "distance_to_goal": s.dist.reshape(-1).take(self._base + s.agent).astype(np.int32),
             "steps": s.steps.copy(),
         }
 
     def render_text(self, i: int) -> str:
         s = self.state
         agent, goal = self.tasks.describe(i)
-        return render_text(s.walls[i], s.agent[i], s.goal[i], agent, goal)
+        return render_text(s.walls[i], tuple(divmod(int(s.agent[i]), s.size)),
+                           tuple(divmod(int(s.goal[i]), s.size)), agent, goal)

@@ -6,6 +6,7 @@ is a pure function of those numbers: the single env and env ``i`` of a vector en
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -83,3 +84,26 @@ def place_start_goal(u: np.ndarray, cells: int, mode: str) -> tuple[np.ndarray, 
     g = g + (g >= s)  # distinct from the start
     to_pos = lambda c: np.stack([2 * (c // cells) + 1, 2 * (c % cells) + 1], axis=1)  # noqa: E731
     return to_pos(s), to_pos(g)
+
+
+def draws_per_episode(cells: int, task_draws: int) -> int:
+    """Uniforms one episode consumes: one per candidate corridor, two for start/goal, the task's."""
+    return num_edges(cells) + 2 + task_draws
+
+
+def generate_episodes(u: np.ndarray, cells: int, start_goal: str, task_ids: Callable[[np.ndarray], np.ndarray]
+                      ) -> dict[str, np.ndarray]:
+    """Whole episodes from uniforms ``u[n, draws_per_episode]``: walls, BFS field, start, goal, task ids."""
+    from vlenvs.envs.maze2d.oracle import distance_fields  # local: oracle is a sibling, no cycle at import
+
+    e = num_edges(cells)
+    walls = generate_walls(u[:, :e], cells)
+    start, goal = place_start_goal(u[:, e : e + 2], cells, start_goal)
+    size = 2 * cells + 1
+    return {
+        "walls": walls,
+        "dist": distance_fields(walls, goal),
+        "start": start[:, 0] * size + start[:, 1],
+        "goal": goal[:, 0] * size + goal[:, 1],
+        "task": task_ids(u[:, e + 2 :]),
+    }

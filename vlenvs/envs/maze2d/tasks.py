@@ -4,6 +4,7 @@ object owns the success check (BabyAI's ``Instr`` idea, batched)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -21,6 +22,8 @@ COLORS: dict[str, tuple[int, int, int]] = {
 COLOR_NAMES = tuple(COLORS)
 COLOR_RGB = np.array(list(COLORS.values()), dtype=np.uint8)
 SHAPES = ("circle", "square", "triangle", "diamond")
+#: Number of distinct (colour, shape) looks; a look id is ``colour * len(SHAPES) + shape``.
+LOOKS = len(COLOR_NAMES) * len(SHAPES)
 
 REACH_TEMPLATES = (
     "Move the {agent} to the {goal}.",
@@ -51,48 +54,58 @@ def _pick(u: np.ndarray, k: int) -> np.ndarray:
     return np.minimum((u * k).astype(np.int64), k - 1)
 
 
+def sample_task_ids(u: np.ndarray) -> np.ndarray:
+    """Task ids ``int64[n, 6]`` (agent colour, goal colour, agent shape, goal shape, template, suffix)
+    from uniforms ``u[n, DRAWS]``. The goal never has the agent's colour."""
+    k = len(COLOR_NAMES)
+    ac = _pick(u[:, 0], k)
+    gc = _pick(u[:, 1], k - 1)
+    gc = gc + (gc >= ac)
+    return np.stack(
+        [ac, gc, _pick(u[:, 2], len(SHAPES)), _pick(u[:, 3], len(SHAPES)),
+         _pick(u[:, 4], len(REACH_TEMPLATES)), _pick(u[:, 5], len(STOP_SUFFIXES))], axis=1)
+
+
+@lru_cache(maxsize=None)  # at most 8*7*4*4*8*3*2 distinct texts
+def instruction_text(ac: int, gc: int, ash: int, gsh: int, tpl: int, suf: int, require_stop: bool) -> str:
+    """The instruction of one task id tuple (see :func:`sample_task_ids`)."""
+    agent, goal = f"{COLOR_NAMES[ac]} {SHAPES[ash]}", f"{COLOR_NAMES[gc]} {SHAPES[gsh]}"
+    text = REACH_TEMPLATES[tpl].format(agent=agent, goal=goal)
+    return text + STOP_SUFFIXES[suf].format(goal=goal) if require_stop else text
+
+
 @dataclass
 class ReachGoalTasks:
-    """A batch of 'move the <agent> to the <goal>' tasks: their words, their drawing and their check."""
+    """A batch of 'move the <agent> to the <goal>' tasks: their words, their looks and their check."""
 
     num_envs: int
     require_stop: bool
-    agent_color: np.ndarray = field(init=False)
-    goal_color: np.ndarray = field(init=False)
-    agent_shape: np.ndarray = field(init=False)
-    goal_shape: np.ndarray = field(init=False)
+    ids: np.ndarray = field(init=False)  # int64[N, 6], see sample_task_ids
+    agent_look: np.ndarray = field(init=False)  # int64[N] look id (colour, shape) of each agent
+    goal_look: np.ndarray = field(init=False)  # int64[N] look id of each goal
     texts: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        z = np.zeros(self.num_envs, dtype=np.int64)
-        self.agent_color, self.goal_color, self.agent_shape, self.goal_shape = z.copy(), z.copy(), z.copy(), z.copy()
+        self.ids = np.zeros((self.num_envs, DRAWS), dtype=np.int64)
+        self.ids[:, 1] = 1
+        self.agent_look = np.zeros(self.num_envs, dtype=np.int64)
+        self.goal_look = np.full(self.num_envs, len(SHAPES), dtype=np.int64)
         self.texts = [""] * self.num_envs
 
-    def sample(self, idx: np.ndarray, u: np.ndarray) -> None:
-        """Draw new tasks for envs ``idx`` from uniforms ``u[len(idx), DRAWS]``."""
-        k = len(COLOR_NAMES)
-        self.agent_color[idx] = ac = _pick(u[:, 0], k)
-        gc = _pick(u[:, 1], k - 1)
-        self.goal_color[idx] = gc = gc + (gc >= ac)  # never the agent's colour
-        self.agent_shape[idx] = ash = _pick(u[:, 2], len(SHAPES))
-        self.goal_shape[idx] = gsh = _pick(u[:, 3], len(SHAPES))
-        tpl, suf = _pick(u[:, 4], len(REACH_TEMPLATES)), _pick(u[:, 5], len(STOP_SUFFIXES))
-        for row, i in enumerate(idx):
-            agent = f"{COLOR_NAMES[ac[row]]} {SHAPES[ash[row]]}"
-            goal = f"{COLOR_NAMES[gc[row]]} {SHAPES[gsh[row]]}"
-            text = REACH_TEMPLATES[tpl[row]].format(agent=agent, goal=goal)
-            if self.require_stop:
-                text += STOP_SUFFIXES[suf[row]].format(goal=goal)
-            self.texts[i] = text
+    def assign(self, idx: np.ndarray, ids: np.ndarray) -> None:
+        """Give envs ``idx`` the tasks ``ids[len(idx), 6]`` and write their instructions."""
+        self.ids[idx] = ids
+        self.agent_look[idx] = ids[:, 0] * len(SHAPES) + ids[:, 2]
+        self.goal_look[idx] = ids[:, 1] * len(SHAPES) + ids[:, 3]
+        for i, row in zip(idx.tolist(), ids.tolist()):
+            self.texts[i] = instruction_text(*row, self.require_stop)
 
     def describe(self, i: int) -> tuple[str, str]:
         """``(agent, goal)`` descriptions of env ``i``, e.g. ``("blue circle", "red square")``."""
-        return (
-            f"{COLOR_NAMES[self.agent_color[i]]} {SHAPES[self.agent_shape[i]]}",
-            f"{COLOR_NAMES[self.goal_color[i]]} {SHAPES[self.goal_shape[i]]}",
-        )
+        ac, gc, ash, gsh = self.ids[i, :4]
+        return f"{COLOR_NAMES[ac]} {SHAPES[ash]}", f"{COLOR_NAMES[gc]} {SHAPES[gsh]}"
 
     def success(self, agent: np.ndarray, goal: np.ndarray, stopped: np.ndarray) -> np.ndarray:
         """Which envs completed their task this step: on the goal (and, if required, said stop)."""
-        on_goal = np.all(agent == goal, axis=1)
+        on_goal = agent == goal
         return on_goal & stopped if self.require_stop else on_goal

@@ -1,0 +1,36 @@
+"""Plugging Maze2D into Stable-Baselines3 through the documented ImageOnly wrapper."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import vlenvs  # noqa: F401
+from vlenvs.core.errors import InvalidConfigError
+from vlenvs.wrappers import ImageOnly
+
+
+def test_image_only_observation():
+    env = ImageOnly(gym.make("vlenvs/Maze2D-v0", size=5, image_size=40))
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.shape == (40, 40, 3) and env.observation_space.contains(obs)
+    with pytest.raises(InvalidConfigError, match="Dict observation space"):
+        ImageOnly(gym.make("CartPole-v1"))
+
+
+@pytest.mark.slow
+def test_sb3_ppo_cnn_policy_trains_a_few_thousand_steps():
+    torch = pytest.importorskip("torch")
+    sb3 = pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+    from stable_baselines3.common.env_util import make_vec_env
+
+    torch.set_num_threads(1)
+    factory = lambda: ImageOnly(gym.make("vlenvs/Maze2D-v0", preset="easy", image_size=40))  # noqa: E731
+    sb3_check_env(factory())
+    venv = make_vec_env(factory, n_envs=4, seed=0)
+    model = sb3.PPO("CnnPolicy", venv, n_steps=256, batch_size=256, n_epochs=1, seed=0, verbose=0,
+                    policy_kwargs={"features_extractor_kwargs": {"features_dim": 32}})
+    model.learn(total_timesteps=2048)
+    assert model.num_timesteps >= 2048
+    action, _ = model.predict(venv.reset(), deterministic=True)
+    assert action.shape == (4,) and np.isin(action, range(4)).all()
