@@ -36,9 +36,9 @@ def maze_rate(num_envs: int, image: int, copy: bool, size: int = 9, repeats: int
         k[0] += 1
         return num_envs
 
-    for _ in range(20):
-        run()  # warm-up: caches, first autoresets
-    rate = median_rate(run, repeats=repeats)
+    for _ in range(max(200, 400_000 // num_envs)):
+        run()  # warm-up to the steady state: caches, level prefetch rings filled, autoresets spread out
+    rate = median_rate(run, repeats=repeats, min_time=0.5)
     venv.close()
     return rate
 

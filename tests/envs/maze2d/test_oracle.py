@@ -64,5 +64,22 @@ def test_next_action_is_minus_one_on_the_goal():
     walls[0, 1:4, 1] = False
     dist = oracle.distance_fields(walls, np.array([[3, 1]]))
     assert dist[0, 1, 1] == 2 and dist[0, 2, 1] == 1 and dist[0, 3, 1] == 0 and dist[0, 0, 0] == oracle.UNREACHABLE
-    assert oracle.next_actions(dist, np.array([1 * 5 + 1])).tolist() == [1]  # down
-    assert oracle.next_actions(dist, np.array([3 * 5 + 1])).tolist() == [-1]
+    act, left = oracle.next_actions(dist, np.array([1 * 5 + 1, 3 * 5 + 1]))
+    assert act.tolist() == [1, -1] and left.tolist() == [2, 0]  # down; already there
+
+
+@given(cells=st.integers(2, 12), seed=st.integers(0, 10_000), extra=st.integers(0, 6))
+def test_cell_graph_bfs_equals_square_bfs(cells, seed, extra):
+    """The fast cell-graph BFS used at generation agrees with plain BFS over squares, also on mazes
+    with loops (extra corridors opened) and for every goal cell."""
+    from vlenvs.envs.maze2d import generate
+
+    rng = np.random.default_rng(seed)
+    walls = generate.generate_walls(rng.random((2, generate.num_edges(cells))), cells)
+    size = 2 * cells + 1
+    for _ in range(extra):  # open random inner walls between two cells
+        r, c = rng.integers(1, size - 1, 2)
+        if (r % 2) != (c % 2):
+            walls[:, r, c] = False
+    goal = 2 * rng.integers(0, cells, (2, 2)) + 1
+    assert np.array_equal(oracle.cell_distance_fields(walls, goal), oracle.distance_fields(walls, goal))

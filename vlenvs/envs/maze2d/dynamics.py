@@ -113,19 +113,23 @@ class Maze2DCore(BatchedCore):
 
     def oracle_actions(self) -> np.ndarray:
         """Next action on a shortest path for every env (``stop`` on the goal in stop mode, else -1)."""
-        act = oracle.next_actions(self.state.dist, self.state.agent)
+        return self._oracle()[0]
+
+    def _oracle(self) -> tuple[np.ndarray, np.ndarray]:
+        act, dist = oracle.next_actions(self.state.dist, self.state.agent)
         if self.require_stop:
             act[act < 0] = STOP
-        return act
+        return act, dist
 
     def info(self) -> dict[str, np.ndarray]:
         s = self.state
+        act, dist = self._oracle()
         return {
             "success": s.success.copy(),
             "bumped": s.bumped.copy(),
-            "oracle_action": self.oracle_actions(),
+            "oracle_action": act,
             "shortest_path_length": s.shortest.copy(),
-            "distance_to_goal": s.dist.reshape(-1).take(self._base + s.agent).astype(np.int32),
+            "distance_to_goal": dist.astype(np.int32),
             "steps": s.steps.copy(),
         }
 

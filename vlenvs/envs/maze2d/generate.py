@@ -48,22 +48,16 @@ def generate_walls(edge_u: np.ndarray, cells: int) -> np.ndarray:
     if cells == 1 or n == 0:
         return walls
     order = np.argsort(edge_u, axis=1, kind="stable")
-    labels = np.tile(np.arange(cells * cells), (n, 1))
+    labels = np.tile(np.arange(cells * cells, dtype=np.int16), (n, 1))  # component of each cell
     rows = np.arange(n)
     carved = np.zeros((n, len(a)), dtype=bool)
-    joins = np.zeros(n, dtype=np.int64)
     for k in range(len(a)):
         e = order[:, k]
         la, lb = labels[rows, a[e]], labels[rows, b[e]]
         join = la != lb
-        if not join.any():
-            continue
-        carved[rows[join], e[join]] = True
-        joins += join
-        relabel = (labels == lb[:, None]) & join[:, None]
-        labels = np.where(relabel, la[:, None], labels)
-        if joins.min() == cells * cells - 1:  # every maze is a spanning tree already
-            break
+        carved[rows, e] = join
+        # merge component lb into la (envs that do not join have la == lb: a no-op for them)
+        np.copyto(labels, la[:, None], where=labels == lb[:, None])
     env_i, edge_i = np.nonzero(carved)
     walls[env_i, wr[edge_i], wc[edge_i]] = False
     return walls
@@ -94,7 +88,7 @@ def draws_per_episode(cells: int, task_draws: int) -> int:
 def generate_episodes(u: np.ndarray, cells: int, start_goal: str, task_ids: Callable[[np.ndarray], np.ndarray]
                       ) -> dict[str, np.ndarray]:
     """Whole episodes from uniforms ``u[n, draws_per_episode]``: walls, BFS field, start, goal, task ids."""
-    from vlenvs.envs.maze2d.oracle import distance_fields  # local: oracle is a sibling, no cycle at import
+    from vlenvs.envs.maze2d.oracle import cell_distance_fields  # local: keeps generate free of oracle at import
 
     e = num_edges(cells)
     walls = generate_walls(u[:, :e], cells)
@@ -102,7 +96,7 @@ def generate_episodes(u: np.ndarray, cells: int, start_goal: str, task_ids: Call
     size = 2 * cells + 1
     return {
         "walls": walls,
-        "dist": distance_fields(walls, goal),
+        "dist": cell_distance_fields(walls, goal),
         "start": start[:, 0] * size + start[:, 1],
         "goal": goal[:, 0] * size + goal[:, 1],
         "task": task_ids(u[:, e + 2 :]),

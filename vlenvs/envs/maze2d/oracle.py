@@ -44,17 +44,58 @@ def distance_fields(walls: np.ndarray, goal: np.ndarray) -> np.ndarray:
         level += 1
 
 
-def next_actions(dist: np.ndarray, cell: np.ndarray) -> np.ndarray:
+def cell_distance_fields(walls: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    """:func:`distance_fields` for wall-cell mazes with the goal on a cell, ~5x faster.
+
+    BFS runs on the ``cells x cells`` graph of junction cells (edges = open corridors) instead of
+    every square; a cell ``d`` edges away is ``2d`` moves away, and a corridor square between cells at
+    ``d1`` and ``d2`` edges is ``2 * min(d1, d2) + 1`` moves away.
+    """
+    n, size, _ = walls.shape
+    c = (size - 1) // 2
+    right = ~walls[:, 1::2, 2::2].reshape(n, c * c)  # corridor east of each cell (border: closed)
+    down = ~walls[:, 2::2, 1::2].reshape(n, c * c)  # corridor south of each cell
+    dc = np.full((n, c * c), UNREACHABLE, dtype=np.int16)
+    frontier = np.zeros((n, c * c), dtype=bool)
+    frontier[np.arange(n), (goal[:, 0] // 2) * c + goal[:, 1] // 2] = True
+    avail = np.ones_like(frontier)
+    grown = np.empty_like(frontier)
+    level = 0
+    while True:
+        np.copyto(dc, level, where=frontier)
+        avail &= ~frontier
+        grown[:, :] = False
+        grown[:, 1:] |= frontier[:, :-1] & right[:, :-1]
+        grown[:, :-1] |= frontier[:, 1:] & right[:, :-1]
+        grown[:, c:] |= frontier[:, :-c] & down[:, :-c]
+        grown[:, :-c] |= frontier[:, c:] & down[:, :-c]
+        np.logical_and(grown, avail, out=frontier)
+        if not frontier.any():
+            break
+        level += 1
+    dc = dc.reshape(n, c, c).astype(np.int32)  # int32: 2 * d + 1 may pass int16 for unreachable
+    dist = np.full((n, size, size), UNREACHABLE, dtype=np.int16)
+    reach = dc < UNREACHABLE
+    dist[:, 1::2, 1::2] = np.where(reach, 2 * dc, UNREACHABLE)
+    h = np.minimum(dc[:, :, :-1], dc[:, :, 1:])  # corridors between horizontal neighbours
+    dist[:, 1::2, 2:-1:2] = np.where(~walls[:, 1::2, 2:-1:2] & (h < UNREACHABLE), 2 * h + 1, UNREACHABLE)
+    v = np.minimum(dc[:, :-1, :], dc[:, 1:, :])
+    dist[:, 2:-1:2, 1::2] = np.where(~walls[:, 2:-1:2, 1::2] & (v < UNREACHABLE), 2 * v + 1, UNREACHABLE)
+    return dist
+
+
+def next_actions(dist: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Move along a shortest path: the first action (up, down, left, right) that lowers the distance.
 
     ``dist`` is ``[n, size, size]``, ``cell`` the flat square ``r * size + c`` of each agent. Returns
-    ``int64[n]``, or ``-1`` where the agent already stands on the goal.
+    ``(action int64[n], distance int16[n])``; the action is ``-1`` where the agent stands on the goal.
     """
     n, size, _ = dist.shape
-    flat = dist.reshape(n, size * size)
-    base = (np.arange(n) * (size * size))[:, None]
-    here = flat.take(base[:, 0] + cell)
+    flat = dist.reshape(n * size * size)
+    at = np.arange(n) * (size * size) + cell
+    here = flat.take(at)
     # the border is wall, so the neighbours of an open square are in bounds
-    d_nb = flat.take(base + cell[:, None] + cell_deltas(size)[None])
+    d_nb = flat.take(at[:, None] + cell_deltas(size))
     best = np.argmax(d_nb == (here - 1)[:, None], axis=1)
-    return np.where(here == 0, -1, best)
+    best[here == 0] = -1
+    return best, here

@@ -42,6 +42,11 @@ def _shape_mask(shape: str, u: np.ndarray, v: np.ndarray, r: float) -> np.ndarra
     raise AssertionError(f"unknown shape {shape}")
 
 
+@lru_cache(maxsize=None)
+def _row_dtype(nbytes: int) -> np.dtype:
+    return np.dtype((np.void, nbytes))
+
+
 @dataclass(frozen=True)
 class TileLayout:
     """Where the grid lies in the image, and the tile atlas."""
@@ -59,7 +64,7 @@ class TileLayout:
     @property
     def row_dtype(self) -> np.dtype:
         """One tile row as a single item."""
-        return np.dtype((np.void, self.tw * 3))
+        return _row_dtype(self.tw * 3)
 
     def rows(self, tiles: np.ndarray) -> np.ndarray:
         """``uint8[..., th, tw*3]`` tiles as ``void[..., th]`` (one item per tile row)."""

@@ -66,12 +66,17 @@ def sample_task_ids(u: np.ndarray) -> np.ndarray:
          _pick(u[:, 4], len(REACH_TEMPLATES)), _pick(u[:, 5], len(STOP_SUFFIXES))], axis=1)
 
 
-@lru_cache(maxsize=None)  # at most 8*7*4*4*8*3*2 distinct texts
-def instruction_text(ac: int, gc: int, ash: int, gsh: int, tpl: int, suf: int, require_stop: bool) -> str:
-    """The instruction of one task id tuple (see :func:`sample_task_ids`)."""
-    agent, goal = f"{COLOR_NAMES[ac]} {SHAPES[ash]}", f"{COLOR_NAMES[gc]} {SHAPES[gsh]}"
-    text = REACH_TEMPLATES[tpl].format(agent=agent, goal=goal)
-    return text + STOP_SUFFIXES[suf].format(goal=goal) if require_stop else text
+@lru_cache(maxsize=2)
+def instruction_table(require_stop: bool) -> np.ndarray:
+    """Every instruction text, as an object array indexed by a task id tuple (see :func:`sample_task_ids`)."""
+    k, s = len(COLOR_NAMES), len(SHAPES)
+    table = np.empty((k, k, s, s, len(REACH_TEMPLATES), len(STOP_SUFFIXES)), dtype=object)
+    for ac, gc, ash, gsh, tpl, suf in np.ndindex(table.shape):
+        agent, goal = f"{COLOR_NAMES[ac]} {SHAPES[ash]}", f"{COLOR_NAMES[gc]} {SHAPES[gsh]}"
+        text = REACH_TEMPLATES[tpl].format(agent=agent, goal=goal)
+        table[ac, gc, ash, gsh, tpl, suf] = text + STOP_SUFFIXES[suf].format(goal=goal) if require_stop else text
+    table.setflags(write=False)
+    return table
 
 
 @dataclass
@@ -83,22 +88,21 @@ class ReachGoalTasks:
     ids: np.ndarray = field(init=False)  # int64[N, 6], see sample_task_ids
     agent_look: np.ndarray = field(init=False)  # int64[N] look id (colour, shape) of each agent
     goal_look: np.ndarray = field(init=False)  # int64[N] look id of each goal
-    texts: list[str] = field(init=False)
+    texts: np.ndarray = field(init=False)  # object[N] instruction of each env
 
     def __post_init__(self) -> None:
         self.ids = np.zeros((self.num_envs, DRAWS), dtype=np.int64)
         self.ids[:, 1] = 1
         self.agent_look = np.zeros(self.num_envs, dtype=np.int64)
         self.goal_look = np.full(self.num_envs, len(SHAPES), dtype=np.int64)
-        self.texts = [""] * self.num_envs
+        self.texts = np.full(self.num_envs, "", dtype=object)
 
     def assign(self, idx: np.ndarray, ids: np.ndarray) -> None:
         """Give envs ``idx`` the tasks ``ids[len(idx), 6]`` and write their instructions."""
         self.ids[idx] = ids
         self.agent_look[idx] = ids[:, 0] * len(SHAPES) + ids[:, 2]
         self.goal_look[idx] = ids[:, 1] * len(SHAPES) + ids[:, 3]
-        for i, row in zip(idx.tolist(), ids.tolist()):
-            self.texts[i] = instruction_text(*row, self.require_stop)
+        self.texts[idx] = instruction_table(self.require_stop)[tuple(ids.T)]
 
     def describe(self, i: int) -> tuple[str, str]:
         """``(agent, goal)`` descriptions of env ``i``, e.g. ``("blue circle", "red square")``."""
