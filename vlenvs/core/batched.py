@@ -133,3 +133,19 @@ class BatchedCore(ABC):
     def render_rgb(self) -> np.ndarray:
         """RGB frames of every env, ``uint8[N, H, W, 3]``; the observation image unless overridden."""
         return self.images()
+
+
+class CoreAccess:
+    """What the single and the vector env both expose from their core."""
+
+    core: BatchedCore
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        """Name of each discrete action, indexed by action id."""
+        return self.core.action_names
+
+    @property
+    def config(self) -> Any:
+        """The env's validated config dataclass."""
+        return self.core.config

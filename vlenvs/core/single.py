@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import gymnasium
 import numpy as np
 
-from vlenvs.core.batched import BatchedCore
+from vlenvs.core.batched import BatchedCore, CoreAccess
 from vlenvs.core.config import build_config
 from vlenvs.core.errors import ResetNeededError, invalid_choice
 
@@ -20,7 +20,7 @@ def _unbatch(value: np.ndarray) -> Any:
     return item.item() if isinstance(item, np.generic) else item
 
 
-class BatchedSingleEnv(gymnasium.Env):
+class BatchedSingleEnv(CoreAccess, gymnasium.Env):
     """A :class:`gymnasium.Env` backed by a :class:`BatchedCore` with ``num_envs=1``.
 
     Args:
@@ -41,16 +41,6 @@ class BatchedSingleEnv(gymnasium.Env):
         self.action_space = self.core.single_action_space
         self._state = "new"  # "new" -> "running" -> "done"
         self._window: Any = None
-
-    @property
-    def action_names(self) -> tuple[str, ...]:
-        """Name of each discrete action, indexed by action id."""
-        return self.core.action_names
-
-    @property
-    def config(self) -> Any:
-        """The env's validated config dataclass."""
-        return self.core.config
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start a new episode; a seed makes it deterministic, ``seed=None`` continues the env's RNG."""

@@ -8,7 +8,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from vlenvs.core.batched import BatchedCore
+from vlenvs.core.batched import BatchedCore, CoreAccess
 from vlenvs.core.config import build_config
 from vlenvs.core.errors import InvalidConfigError, ResetNeededError, invalid_choice
 
@@ -38,7 +38,7 @@ def with_masks(info: dict[str, Any], mask: np.ndarray | None = None) -> dict[str
     return out
 
 
-class NativeVectorEnv(VectorEnv):
+class NativeVectorEnv(CoreAccess, VectorEnv):
     """A :class:`gymnasium.vector.VectorEnv` that steps all envs of a :class:`BatchedCore` at once.
 
     Args:
@@ -78,16 +78,6 @@ class NativeVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._needs_reset = np.ones(self.num_envs, dtype=bool)  # episode over (or never started)
         self._started = False
-
-    @property
-    def action_names(self) -> tuple[str, ...]:
-        """Name of each discrete action, indexed by action id."""
-        return self.core.action_names
-
-    @property
-    def config(self) -> Any:
-        """The env's validated config dataclass."""
-        return self.core.config
 
     # ------------------------------------------------------------------ API
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):

@@ -28,19 +28,29 @@ def distance_fields(walls: np.ndarray, goal: np.ndarray) -> np.ndarray:
     avail = ~walls.reshape(n, cells)  # open and not reached yet
     frontier = np.zeros((n, cells), dtype=bool)
     frontier[np.arange(n), goal[:, 0] * size + goal[:, 1]] = True
+    ones = np.ones_like(frontier)
+    _bfs(dist, frontier, avail, (1, ones), (size, ones))
+    return dist.reshape(n, size, size)
+
+
+def _bfs(dist: np.ndarray, frontier: np.ndarray, avail: np.ndarray,
+         *links: tuple[int, np.ndarray]) -> None:
+    """Level-synchronous BFS on flat grids ``[n, cells]``, filling ``dist`` in place.
+
+    Each link ``(k, open)`` joins cell ``j`` and ``j + k`` where ``open[:, j]`` is True.
+    """
     grown = np.empty_like(frontier)
     level = 0
     while True:
         np.copyto(dist, level, where=frontier)
         avail &= ~frontier
         grown[:, :] = False
-        grown[:, 1:] |= frontier[:, :-1]
-        grown[:, :-1] |= frontier[:, 1:]
-        grown[:, size:] |= frontier[:, :-size]
-        grown[:, :-size] |= frontier[:, size:]
+        for k, open_ in links:
+            grown[:, k:] |= frontier[:, :-k] & open_[:, :-k]
+            grown[:, :-k] |= frontier[:, k:] & open_[:, :-k]
         np.logical_and(grown, avail, out=frontier)
         if not frontier.any():
-            return dist.reshape(n, size, size)
+            return
         level += 1
 
 
@@ -58,21 +68,7 @@ def cell_distance_fields(walls: np.ndarray, goal: np.ndarray) -> np.ndarray:
     dc = np.full((n, c * c), UNREACHABLE, dtype=np.int16)
     frontier = np.zeros((n, c * c), dtype=bool)
     frontier[np.arange(n), (goal[:, 0] // 2) * c + goal[:, 1] // 2] = True
-    avail = np.ones_like(frontier)
-    grown = np.empty_like(frontier)
-    level = 0
-    while True:
-        np.copyto(dc, level, where=frontier)
-        avail &= ~frontier
-        grown[:, :] = False
-        grown[:, 1:] |= frontier[:, :-1] & right[:, :-1]
-        grown[:, :-1] |= frontier[:, 1:] & right[:, :-1]
-        grown[:, c:] |= frontier[:, :-c] & down[:, :-c]
-        grown[:, :-c] |= frontier[:, c:] & down[:, :-c]
-        np.logical_and(grown, avail, out=frontier)
-        if not frontier.any():
-            break
-        level += 1
+    _bfs(dc, frontier, np.ones_like(frontier), (1, right), (c, down))
     dc = dc.reshape(n, c, c).astype(np.int32)  # int32: 2 * d + 1 may pass int16 for unreachable
     dist = np.full((n, size, size), UNREACHABLE, dtype=np.int16)
     reach = dc < UNREACHABLE
