@@ -1,0 +1,1 @@
+"""Problem families of the generator, one module per topic; each family is ``fn(rng, level) -> Problem``."""
