@@ -18,7 +18,7 @@ ENV_IDS = sorted(vlenvs.ENVS)
 #: Small, fast settings per env so the registry tests stay quick; envs may add theirs here.
 FAST_KWARGS: dict[str, dict] = {
     "vlenvs/Maze2D-v0": {"size": 7, "image_size": 32},
-    "vlenvs/GridWorld3D-v0": {"image_size": 32},
+    "vlenvs/Geometry3k-v0": {"image_size": 64, "source": "generated", "max_action_length": 256, "max_attempts": 16},
 }
 
 
