@@ -1,0 +1,127 @@
+"""The server client against a local misbehaving socket server (and a real vLLM server, with -m vllm)."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("httpx")
+
+from vlenvs.core.errors import InvalidConfigError  # noqa: E402
+from vlenvs_train.adapter.prompts import build_messages  # noqa: E402
+from vlenvs_train.policies.base import PolicyError, PolicyRequest, SamplingConfig  # noqa: E402
+from vlenvs_train.policies.openai_server import OpenAIServerPolicy, ServerConfig  # noqa: E402
+
+from .fake_server import FakeChatServer  # noqa: E402
+
+IMG = np.zeros((16, 16, 3), dtype=np.uint8)
+FAST = dict(backoff_s=0.01, backoff_max_s=0.02, timeout_s=5.0)
+
+
+def reqs(*prompts):
+    return [PolicyRequest(build_messages("sys", [], IMG, p, False), ("up",)) for p in prompts]
+
+
+def dead_url() -> str:
+    with socket.socket() as s:  # a port nothing listens on (bound, then released)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def policy(*urls, **kw):
+    config = ServerConfig(base_urls=tuple(urls), **{**FAST, **kw})
+    return OpenAIServerPolicy(config, sampling=SamplingConfig(max_new_tokens=4))
+
+
+def test_batch_is_answered_in_order_across_several_servers():
+    with FakeChatServer() as a, FakeChatServer() as b:
+        outs = policy(a.url, b.url).generate(reqs(*[f"p{i}" for i in range(6)]))
+    assert [o.text for o in outs] == [f"<answer>p{i}</answer>" for i in range(6)]
+    assert all(o.response_ids.tolist() == [100, 101, 102] for o in outs)
+    np.testing.assert_allclose(outs[0].logprobs, [-100.5, -101.5, -102.5])
+    assert outs[0].finish_reason == "length" and outs[0].prompt_ids.tolist() == [1, 2, 3]
+    assert len(a.log) == 3 and len(b.log) == 3  # round-robin
+
+
+def test_retries_with_backoff_recover_from_errors_and_bad_replies():
+    plan = {"p0": ["500", "garbage", "close", "missing", "short", "ok"]}
+    with FakeChatServer(plan) as server:
+        t0 = time.perf_counter()
+        outs = policy(server.url, max_retries=5).generate(reqs("p0"))
+        elapsed = time.perf_counter() - t0
+    assert outs[0].text == "<answer>p0</answer>"
+    assert [b for _, b in server.log] == ["500", "garbage", "close", "missing", "short", "ok"]
+    assert elapsed >= 0.01 + 0.02 * 4  # waited between attempts
+
+
+def test_a_server_that_is_gone_gives_a_clear_error():
+    url = dead_url()
+    t0 = time.perf_counter()
+    with pytest.raises(PolicyError, match=r"after 3 attempts on .*server looks gone.*Connect"):
+        policy(url, max_retries=2, model="m").generate(reqs("p0"))
+    assert time.perf_counter() - t0 < 5
+    with pytest.raises(PolicyError, match="could not list the served models"):
+        policy(url).generate(reqs("p0"))
+
+
+def test_timeouts_are_retried_then_reported():
+    with FakeChatServer({"p0": ["hang"]}, hang_s=1.0) as server:
+        with pytest.raises(PolicyError, match="ReadTimeout"):
+            policy(server.url, timeout_s=0.2, max_retries=1).generate(reqs("p0"))
+    with FakeChatServer({"p0": ["hang", "ok"]}, hang_s=1.0) as server:
+        assert policy(server.url, timeout_s=0.3, max_retries=1).generate(reqs("p0"))[0].text
+
+
+def test_failover_to_the_next_url():
+    with FakeChatServer() as server:
+        outs = policy(dead_url(), server.url, model="m").generate(reqs("p0", "p1", "p2"))
+    assert len(outs) == 3 and len(server.log) == 3
+
+
+def test_one_failing_env_fails_the_whole_batch_loudly():
+    with FakeChatServer({"p1": ["500"]}) as server:
+        with pytest.raises(PolicyError, match=r"1 of 3 requests of the batch failed \(first: request 1\).*HTTP 500"):
+            policy(server.url, max_retries=2).generate(reqs("p0", "p1", "p2"))
+    assert sum(p == "p1" for p, _ in server.log) == 3
+
+
+def test_client_errors_are_not_retried():
+    with FakeChatServer({"p0": ["400"]}) as server:
+        with pytest.raises(PolicyError, match="HTTP 400"):
+            policy(server.url, max_retries=3).generate(reqs("p0"))
+    assert len(server.log) == 1
+
+
+def test_request_body_asks_for_tokens_logprobs_and_suppression():
+    p = OpenAIServerPolicy(ServerConfig(model="m"), sampling=SamplingConfig(max_new_tokens=5, seed=1, temperature=0.5))
+    body = p._body(reqs("p0")[0], 0, 0)
+    assert body["return_token_ids"] and body["logprobs"] and body["max_tokens"] == 5 and body["temperature"] == 0.5
+    assert "<|image_pad|>" in body["bad_words"] and body["seed"] == 1
+    image = body["messages"][-1]["content"][0]
+    assert image["type"] == "image_url" and image["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+def test_config_is_validated():
+    with pytest.raises(InvalidConfigError, match="base_urls"):
+        ServerConfig(base_urls="http://x/v1")
+    with pytest.raises(InvalidConfigError, match="base URL 'localhost:8000'"):
+        ServerConfig(base_urls=("localhost:8000",))
+    assert [ServerConfig(backoff_s=0.5, backoff_max_s=3).backoff(k) for k in range(4)] == [0.5, 1.0, 2.0, 3.0]
+
+
+def test_prompt_tokens_are_checked_against_the_local_processor(tiny_model_path):
+    from vlenvs_train.policies.encode import PromptEncoder
+
+    encoder = PromptEncoder.from_pretrained(tiny_model_path)
+    requests = reqs("p0", "p1")
+    ids = {"p0": encoder.encode(requests[0].messages).prompt_ids.tolist()}
+    with FakeChatServer(prompt_ids=ids) as server:
+        client = OpenAIServerPolicy(ServerConfig(base_urls=(server.url,), **FAST), processor=encoder.processor)
+        out = client.generate(requests[:1])[0]
+        assert out.prompt_ids.tolist() == ids["p0"] and "pixel_values" in out.mm_inputs
+        with pytest.raises(PolicyError, match="tokenized the prompt differently"):
+            client.generate(requests[1:])

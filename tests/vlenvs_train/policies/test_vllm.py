@@ -1,0 +1,117 @@
+"""vLLM backends (in-process engine and OpenAI-compatible server) on the tiny model, CPU.
+
+Run only where vLLM is installed: ``bash scripts/setup_vllm_env.sh`` then
+``.venv-vllm/bin/python -m pytest -m vllm tests/vlenvs_train``. The server listens on 127.0.0.1 only and is
+stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.vllm
+pytest.importorskip("vllm")
+torch = pytest.importorskip("torch")
+httpx = pytest.importorskip("httpx")
+
+import vlenvs  # noqa: E402,F401
+from vlenvs_train.adapter.agent import AgentConfig, BatchedAgent  # noqa: E402
+from vlenvs_train.adapter.prompts import Turn, build_messages  # noqa: E402
+from vlenvs_train.policies.base import PolicyRequest, SamplingConfig  # noqa: E402
+from vlenvs_train.policies.hf import load_model  # noqa: E402
+from vlenvs_train.policies.openai_server import OpenAIServerPolicy, ServerConfig  # noqa: E402
+from vlenvs_train.policies.scoring import response_logprobs, unpad  # noqa: E402
+from vlenvs_train.rollout.collect import collect_episodes  # noqa: E402
+
+TOL = 1e-4  # fp32, same as the transformers backend
+
+
+def requests(n, seed=0):
+    rng = np.random.default_rng(seed)
+    img = lambda: rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)  # noqa: E731
+    return [PolicyRequest(build_messages("You are an agent.", [Turn(img(), "Step 0.", "<answer>up</answer>")] * (i % 2),
+                                         img(), f"Step {i}." + " go" * i, True)) for i in range(n)]
+
+
+def max_drift(model, encoder, outputs, temperature=1.0):
+    from vlenvs_train.models.processor import vision_special_token_ids
+
+    with torch.no_grad():
+        lp, mask = response_logprobs(model, outputs, pad_id=encoder.pad_id, temperature=temperature,
+                                     suppress_ids=vision_special_token_ids(encoder.tokenizer))
+    return max(float(np.abs(a - o.logprobs).max()) for a, o in zip(unpad(lp, mask), outputs))
+
+
+@pytest.fixture(scope="module")
+def hf_model(tiny_model_path):
+    return load_model(tiny_model_path, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_path):
+    from vlenvs_train.policies.vllm_engine import VLLMEnginePolicy
+
+    return VLLMEnginePolicy(tiny_model_path, SamplingConfig(max_new_tokens=12, seed=0))
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.7, 0.0])
+def test_engine_logprobs_match_rescoring(engine, hf_model, temperature):
+    engine.sampling = SamplingConfig(max_new_tokens=12, seed=0, temperature=temperature)
+    outs = engine.generate(requests(4))
+    assert all(len(o.response_ids) == len(o.logprobs) > 0 for o in outs)
+    assert {"pixel_values", "image_grid_thw", "mm_token_type_ids"} <= set(outs[0].mm_inputs)
+    assert max_drift(hf_model, engine.encoder, outs, engine.sampling.scoring_temperature) < TOL
+
+
+def test_engine_loads_new_weights_without_restart(engine, tiny_model_path):
+    engine.sampling = SamplingConfig(max_new_tokens=12, seed=0)
+    model = load_model(tiny_model_path, device="cpu")
+    before = engine.generate(requests(3, seed=1))
+    with torch.no_grad():
+        for name, p in model.named_parameters():  # includes the (tied) embedding and a vision block
+            if "embed_tokens" in name or "blocks.0.mlp" in name or "layers.0.mlp" in name:
+                p.mul_(1.5)
+    assert max_drift(model, engine.encoder, before) > 1e-2  # the old replies under the new weights differ
+    engine.update_weights(model.named_parameters())
+    after = engine.generate(requests(3, seed=1))
+    assert engine.weight_version >= 1 and max_drift(model, engine.encoder, after) < TOL
+
+
+def test_engine_plays_maze2d(engine):
+    engine.sampling = SamplingConfig(max_new_tokens=8, seed=0)
+    env = gym.make_vec("vlenvs/Maze2D-v0", num_envs=2, size=5, image_size=32, max_steps=3)
+    episodes = collect_episodes(env, BatchedAgent(engine, env, AgentConfig(history_turns=1)), num_episodes=2)
+    assert len(episodes) == 2 and all(len(r.logprobs) > 0 for e in episodes for r in e.records)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_path, tmp_path_factory):
+    from vlenvs_train.policies.vllm_server import start_vllm_server
+
+    log = tmp_path_factory.mktemp("vllm-server") / "server.log"
+    with start_vllm_server(tiny_model_path, log, served_name="tiny") as running:  # stopped by its PID on exit
+        yield running.url
+    assert running.process.poll() is not None
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.0])
+def test_server_logprobs_match_rescoring(server, hf_model, tiny_model_path, temperature):
+    client = OpenAIServerPolicy(ServerConfig(base_urls=(server,)), processor=tiny_model_path,
+                                sampling=SamplingConfig(max_new_tokens=12, seed=0, temperature=temperature))
+    outs = client.generate(requests(4))
+    assert all(len(o.response_ids) == len(o.logprobs) > 0 for o in outs)
+    assert "pixel_values" in outs[0].mm_inputs
+    assert max_drift(hf_model, client.encoder, outs, client.sampling.scoring_temperature) < TOL
+
+
+def test_server_plays_maze2d_with_failover(server, tiny_model_path):
+    from vlenvs_train.policies.vllm_server import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there: every other request fails over
+    client = OpenAIServerPolicy(ServerConfig(base_urls=(dead, server), model="tiny", max_retries=1, backoff_s=0.01),
+                                processor=tiny_model_path, sampling=SamplingConfig(max_new_tokens=8, seed=0))
+    env = gym.make_vec("vlenvs/Maze2D-v0", num_envs=3, size=5, image_size=32, max_steps=3)
+    episodes = collect_episodes(env, BatchedAgent(client, env), num_episodes=3)
+    assert len(episodes) == 3 and all(len(r.response_ids) > 0 for e in episodes for r in e.records)

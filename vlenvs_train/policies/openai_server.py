@@ -1,0 +1,231 @@
+"""Client of OpenAI-compatible chat servers (``vllm serve``/vLLM's api_server, or any compatible one).
+
+One batch = concurrent async requests (images as base64 PNG data URLs), spread round-robin over several
+base URLs, each with a timeout and retries with exponential backoff (a failed attempt moves on to the
+next URL). Token ids and log-probs come back through vLLM's ``return_token_ids`` and ``logprobs``. Every
+request of a batch either yields its :class:`PolicyOutput` or the whole call raises :class:`PolicyError`
+naming the envs, URLs and last errors: a batch never silently loses an env's step.
+
+For log-probs of the distribution actually sampled (temperature, suppressed tokens), start vLLM with
+``--logprobs-mode processed_logprobs``; with ``processor`` given, the multimodal tensors are made locally
+and the server's prompt tokens are checked against them (so the trainer can re-score the same tokens).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from vlenvs.core.config import check_float, check_int
+from vlenvs.core.errors import InvalidConfigError
+from vlenvs_train.adapter.prompts import to_openai_messages
+from vlenvs_train.policies.base import (
+    VISION_SPECIAL_TOKENS,
+    PolicyError,
+    PolicyOutput,
+    PolicyRequest,
+    SamplingConfig,
+    check_outputs,
+)
+from vlenvs_train.policies.encode import PromptEncoder
+
+class MalformedReply(ValueError):
+    """The server answered, but not with a usable chat completion (retryable)."""
+
+
+class Retryable(Exception):
+    """An HTTP status worth retrying (5xx, 429, 408)."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where the servers are and how hard to try."""
+
+    base_urls: tuple[str, ...] = ("http://127.0.0.1:8000/v1",)
+    """OpenAI API roots (``.../v1``); requests go round-robin, a retry moves to the next one."""
+    model: str | None = None
+    """Served model name; ``None``: the first one ``GET /models`` lists."""
+    timeout_s: float = 120.0
+    """Per-attempt timeout of one request (connect + generate + read)."""
+    max_retries: int = 3
+    """Retries per request after the first attempt (connection errors, timeouts, 5xx/429, malformed replies)."""
+    backoff_s: float = 0.5
+    """Wait before the first retry; doubles on each further retry up to ``backoff_max_s``."""
+    backoff_max_s: float = 8.0
+    """Longest wait between retries."""
+    max_concurrency: int = 64
+    """Requests in flight at once (over all URLs)."""
+    api_key: str | None = None
+    """Sent as ``Authorization: Bearer ...`` if set."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.base_urls, str) or not self.base_urls:
+            raise InvalidConfigError(f"invalid base_urls {self.base_urls!r}; expected a non-empty tuple of URLs")
+        for url in self.base_urls:
+            if not str(url).startswith(("http://", "https://")):
+                raise InvalidConfigError(f"invalid base URL {url!r}; expected http://host:port/v1")
+        check_float("timeout_s", self.timeout_s, 1e-3, 86_400)
+        check_int("max_retries", self.max_retries, 0, 100)
+        check_float("backoff_s", self.backoff_s, 0.0, 3600)
+        check_float("backoff_max_s", self.backoff_max_s, 0.0, 3600)
+        check_int("max_concurrency", self.max_concurrency, 1, 100_000)
+
+    def backoff(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (0-based)."""
+        return min(self.backoff_s * 2.0**retry, self.backoff_max_s)
+
+
+def parse_completion(reply: Any) -> tuple[str, list[int], list[int], list[float], str]:
+    """``(text, prompt_ids, response_ids, logprobs, finish_reason)`` of a vLLM chat completion, or raise
+    :class:`MalformedReply` saying what is missing."""
+    try:
+        choice = reply["choices"][0]
+        text = choice["message"]["content"] or ""
+        ids = choice["token_ids"]
+        prompt = reply["prompt_token_ids"]
+        content = (choice.get("logprobs") or {}).get("content") or []
+        logprobs = [float(c["logprob"]) for c in content]
+        finish = choice.get("finish_reason") or "stop"
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
+        raise MalformedReply(f"not a chat completion with token ids and log-probs ({type(e).__name__}: {e})") from None
+    if not isinstance(ids, list) or not isinstance(prompt, list) or not all(isinstance(t, int) for t in ids + prompt):
+        raise MalformedReply("token_ids/prompt_token_ids missing or not integer lists (is return_token_ids supported?)")
+    if len(logprobs) != len(ids) or not all(math.isfinite(x) or x == -math.inf for x in logprobs):
+        raise MalformedReply(f"{len(logprobs)} log-probs for {len(ids)} tokens")
+    if not isinstance(text, str):
+        raise MalformedReply("message content is not text")
+    return text, prompt, ids, logprobs, str(finish)
+
+
+class OpenAIServerPolicy:
+    """Sample replies from one or more OpenAI-compatible servers.
+
+    Args:
+        config: server URLs, model name, timeouts and retries.
+        processor: the served model's processor or folder/hub id (recommended): multimodal inputs are then
+            recorded and the server's prompt tokens verified; ``None`` records the server's tokens only.
+        sampling: temperature, reply length, seed, vision-token suppression (sent as ``bad_words``).
+    """
+
+    def __init__(self, config: ServerConfig = ServerConfig(), processor: Any = None,
+                 sampling: SamplingConfig = SamplingConfig()) -> None:
+        self.config, self.sampling = config, sampling
+        if processor is not None and not hasattr(processor, "apply_chat_template"):
+            processor = PromptEncoder.from_pretrained(processor).processor
+        self.encoder = PromptEncoder(processor) if processor is not None else None
+        self._model = config.model
+        self._next_url = 0
+        self._calls = 0
+
+    # ------------------------------------------------------------------ API
+    def generate(self, requests: Sequence[PolicyRequest]) -> list[PolicyOutput]:
+        if not requests:
+            return []
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.agenerate(requests))
+        result: list[Any] = []  # called from inside an event loop: run ours in a worker thread
+        worker = threading.Thread(target=lambda: result.append(_capture(asyncio.run, self.agenerate(requests))))
+        worker.start()
+        worker.join()
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        return result[0]
+
+    async def agenerate(self, requests: Sequence[PolicyRequest]) -> list[PolicyOutput]:
+        import httpx
+
+        encoded = [self.encoder.encode(r.messages) if self.encoder else None for r in requests]
+        headers = {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
+        limits = httpx.Limits(max_connections=self.config.max_concurrency)
+        async with httpx.AsyncClient(headers=headers, limits=limits, timeout=self.config.timeout_s) as client:
+            if self._model is None:
+                self._model = await self._discover_model(client)
+            gate = asyncio.Semaphore(self.config.max_concurrency)
+            call, self._calls = self._calls, self._calls + 1
+            start, self._next_url = self._next_url, (self._next_url + len(requests)) % len(self.config.base_urls)
+            tasks = [self._one(client, gate, k, r, enc, start + k, call) for k, (r, enc) in
+                     enumerate(zip(requests, encoded))]
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        failed = [(k, e) for k, e in enumerate(results) if isinstance(e, BaseException)]
+        if failed:
+            k, err = failed[0]
+            raise PolicyError(f"{len(failed)} of {len(requests)} requests of the batch failed (first: request {k}): "
+                              f"{err}") from (err if isinstance(err, Exception) else None)
+        return check_outputs(requests, results, "OpenAIServerPolicy")  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ internals
+    def _body(self, request: PolicyRequest, k: int, call: int) -> dict[str, Any]:
+        s = self.sampling
+        body: dict[str, Any] = {
+            "model": self._model, "messages": to_openai_messages(request.messages), "max_tokens": s.max_new_tokens,
+            "temperature": s.temperature, "top_p": 1.0, "top_k": 0, "logprobs": True, "top_logprobs": 0,
+            "return_token_ids": True, "skip_special_tokens": True,
+        }
+        if s.seed is not None:
+            body["seed"] = (s.seed + call * 1_000_003 + k) % (2**63)
+        if s.suppress_vision_tokens:
+            body["bad_words"] = list(VISION_SPECIAL_TOKENS)
+        return body
+
+    async def _discover_model(self, client: Any) -> str:
+        errors = []
+        for url in self.config.base_urls:
+            try:
+                resp = await client.get(f"{url}/models")
+                resp.raise_for_status()
+                return str(resp.json()["data"][0]["id"])
+            except Exception as e:  # noqa: BLE001 - any failure here means "try the next URL"
+                errors.append(f"{url}: {type(e).__name__}: {e}")
+        raise PolicyError("could not list the served models at any base URL (is the server running?): "
+                          + "; ".join(errors))
+
+    async def _one(self, client: Any, gate: asyncio.Semaphore, k: int, request: PolicyRequest, enc: Any,
+                   url_index: int, call: int) -> PolicyOutput:
+        import httpx
+
+        body = self._body(request, k, call)
+        urls = self.config.base_urls
+        errors: list[str] = []
+        for attempt in range(self.config.max_retries + 1):
+            url = urls[(url_index + attempt) % len(urls)]
+            if attempt:
+                await asyncio.sleep(self.config.backoff(attempt - 1))
+            try:
+                async with gate:
+                    resp = await client.post(f"{url}/chat/completions", json=body)
+                if resp.status_code in (408, 429) or resp.status_code >= 500:
+                    raise Retryable(f"HTTP {resp.status_code}: {resp.text[:200]}")
+                if resp.status_code != 200:
+                    raise PolicyError(f"{url} rejected request {k} with HTTP {resp.status_code}: {resp.text[:500]}")
+                try:
+                    reply = resp.json()
+                except ValueError:
+                    raise MalformedReply(f"reply is not JSON: {resp.text[:100]!r}") from None
+                text, prompt, ids, logprobs, finish = parse_completion(reply)
+            except (httpx.TimeoutException, httpx.TransportError, Retryable, MalformedReply) as e:
+                errors.append(f"{url}: {type(e).__name__}: {e}")
+                continue
+            prompt_ids = np.asarray(prompt, dtype=np.int64)
+            if enc is not None:
+                self.encoder.check_same_prompt(enc.prompt_ids, prompt, f"the server at {url}")
+            return PolicyOutput(text=text, prompt_ids=prompt_ids, response_ids=np.asarray(ids, dtype=np.int64),
+                                logprobs=np.asarray(logprobs, dtype=np.float32),
+                                mm_inputs=enc.mm_inputs if enc is not None else {},
+                                finish_reason="length" if finish == "length" else "stop")
+        raise PolicyError(f"request {k} failed after {self.config.max_retries + 1} attempts on "
+                          f"{', '.join(urls)}; the server looks gone or broken. Errors: " + " | ".join(errors))
+
+
+def _capture(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except BaseException as e:  # noqa: BLE001 - handed back to the calling thread
+        return e
