@@ -7,6 +7,7 @@ from gymnasium.envs.registration import register, registry
 #: env id -> (module, single class, vector class)
 ENVS: dict[str, tuple[str, str, str]] = {
     "vlenvs/Maze2D-v0": ("vlenvs.envs.maze2d.env", "Maze2DEnv", "Maze2DVectorEnv"),
+    "vlenvs/GridWorld3D-v0": ("vlenvs.envs.gridworld3d.env", "GridWorld3DEnv", "GridWorld3DVectorEnv"),
     "vlenvs/Geometry3k-v0": ("vlenvs.envs.geometry3k.env", "Geometry3kEnv", "Geometry3kVectorEnv"),
 }
 

@@ -17,6 +17,7 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 
 from vlenvs.core.errors import InvalidActionError, InvalidConfigError, out_of_range
+from vlenvs.core.prefetch import EpisodeQueue
 
 
 class BatchedCore(ABC):
@@ -28,6 +29,8 @@ class BatchedCore(ABC):
     config_cls: ClassVar[type]
     #: Named presets: preset name -> config overrides.
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: Episodes generated ahead from the envs' generators, if the env uses :mod:`vlenvs.core.prefetch`.
+    queue: EpisodeQueue | None = None
 
     def __init__(self, config: Any, num_envs: int) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
@@ -70,7 +73,9 @@ class BatchedCore(ABC):
         self.on_reseed(np.array([i]))
 
     def on_reseed(self, idx: np.ndarray | slice) -> None:
-        """Hook: the generators of envs ``idx`` were replaced (drop anything drawn ahead from the old ones)."""
+        """The generators of envs ``idx`` were replaced: drop the episodes drawn ahead from the old ones."""
+        if self.queue is not None:
+            self.queue.clear(idx)
 
     def uniforms(self, idx: np.ndarray, count: int) -> np.ndarray:
         """Draw ``count`` uniforms for each env in ``idx`` from that env's own generator, as float64[n, count]."""

@@ -17,8 +17,19 @@ from collections.abc import Callable
 import numpy as np
 
 
+#: Default memory budget of one core's queued episodes.
+PREFETCH_BYTES = 32 << 20
+
+
 class EpisodeQueue:
     """Per-env rings of pre-generated episodes (each a dict of arrays with a leading episode axis)."""
+
+    @classmethod
+    def within(cls, num_envs: int, draws: int, episode_bytes: int,
+               generate: Callable[[np.ndarray], dict[str, np.ndarray]], budget: int = PREFETCH_BYTES) -> EpisodeQueue:
+        """A queue whose rings (up to 32 episodes each) hold about ``budget`` bytes in all."""
+        capacity = int(np.clip(budget // (num_envs * episode_bytes), 1, 32))
+        return cls(num_envs, draws, capacity, generate)
 
     def __init__(self, num_envs: int, draws: int, capacity: int,
                  generate: Callable[[np.ndarray], dict[str, np.ndarray]]) -> None:

@@ -16,8 +16,6 @@ from vlenvs.envs.maze2d.tasks import DRAWS, ReachGoalTasks, max_instruction_leng
 
 MOVE_NAMES = ("up", "down", "left", "right")
 STOP = len(MOVE_NAMES)
-#: Bytes of pre-generated episodes a core may hold (see vlenvs.core.prefetch).
-PREFETCH_BYTES = 32 << 20
 
 
 class Maze2DCore(BatchedCore):
@@ -39,17 +37,12 @@ class Maze2DCore(BatchedCore):
         self._obs_space = observation_space(h, w, max_instruction_length())
         self._deltas = oracle.cell_deltas(size)
         self._base = np.arange(self.num_envs) * size * size  # flat offset of each env's grid
-        per_episode = 3 * size * size + 64
-        capacity = int(np.clip(PREFETCH_BYTES // (self.num_envs * per_episode), 1, 32))
-        self.queue = EpisodeQueue(self.num_envs, generate.draws_per_episode(config.cells, DRAWS), capacity,
-                                  self._generate)
+        self.queue = EpisodeQueue.within(self.num_envs, generate.draws_per_episode(config.cells, DRAWS),
+                                         3 * size * size + 64, self._generate)
 
     @property
     def single_observation_space(self) -> spaces.Dict:
         return self._obs_space
-
-    def on_reseed(self, idx: np.ndarray | slice) -> None:
-        self.queue.clear(idx)
 
     # ------------------------------------------------------------------ reset
     def _generate(self, u: np.ndarray) -> dict[str, np.ndarray]:
