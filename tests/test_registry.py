@@ -142,7 +142,7 @@ def test_action_names_exposed(env_id):
 
 
 def test_import_is_light():
-    code = "import sys, vlenvs; bad = [m for m in ('torch', 'vllm', 'pygame', 'transformers') if m in sys.modules]; print(bad)"
+    code = "import sys, vlenvs; bad = [m for m in ('torch', 'vllm', 'pygame', 'transformers', 'sympy', 'math_verify', 'pyarrow') if m in sys.modules]; print(bad)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
 
