@@ -1,0 +1,124 @@
+"""The trainer's model and its sampler: load, build any policy backend, sync weights, evaluate.
+
+Samplers: ``hf`` generates with the trained model object itself (weight sync is a no-op), ``vllm_engine``
+receives the trained weights in place after every update (``update_weights``), ``openai_server`` samples
+from a running server (evaluation only). Scripted baselines: ``oracle`` (upper bound), ``random``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vlenvs.core.errors import invalid_choice
+from vlenvs_train.adapter.agent import AgentConfig
+from vlenvs_train.policies.base import BatchedPolicy, SamplingConfig
+from vlenvs_train.policies.oracle import OraclePolicy, RandomPolicy
+from vlenvs_train.train.config import EnvConfig, EvalConfig, ModelConfig, SamplerConfig
+from vlenvs_train.train.rollout import episode_metrics, play_many
+
+POLICIES = ("model", "oracle", "random")
+
+
+def model_path(config: ModelConfig) -> Path | str:
+    """The model folder: the tiny model (built once into the cache) or the configured folder / hub id."""
+    if config.path == "tiny":
+        from vlenvs_train.models.tiny import TinyVLMConfig, tiny_vlm_path
+
+        return tiny_vlm_path(config=TinyVLMConfig(**config.tiny))
+    return config.path
+
+
+def load_trainable(config: ModelConfig) -> tuple[Any, Any]:
+    """``(model, processor)`` ready to train (eval mode until an update; gradient checkpointing if asked)."""
+    from vlenvs_train.models.processor import load_processor
+    from vlenvs_train.policies.hf import load_model
+
+    path = model_path(config)
+    model = load_model(path, config.dtype, config.device)
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    return model, load_processor(path)
+
+
+def sampling_config(config: SamplerConfig, temperature: float | None = None) -> SamplingConfig:
+    return SamplingConfig(max_new_tokens=config.max_new_tokens, seed=config.seed,
+                          temperature=config.temperature if temperature is None else temperature)
+
+
+def make_sampler(config: SamplerConfig, model_config: ModelConfig, model: Any = None, processor: Any = None) -> Any:
+    """The rollout policy of ``config.backend`` (``hf`` shares ``model``, the others load their own copy)."""
+    sampling = sampling_config(config)
+    if config.backend == "hf":
+        from vlenvs_train.policies.hf import HFPolicy
+
+        return HFPolicy(model if model is not None else model_path(model_config), processor, sampling,
+                        device=model_config.device, dtype=model_config.dtype)
+    if config.backend == "vllm_engine":
+        from vlenvs_train.policies.vllm_engine import VLLMEngineConfig, VLLMEnginePolicy
+
+        return VLLMEnginePolicy(model_path(model_config), sampling, VLLMEngineConfig(**config.vllm))
+    if config.backend == "openai_server":
+        from vlenvs_train.policies.openai_server import OpenAIServerPolicy, ServerConfig
+
+        server = dict(config.server)
+        if "base_urls" in server:
+            server["base_urls"] = tuple(server["base_urls"])
+        return OpenAIServerPolicy(ServerConfig(**server), processor or str(model_path(model_config)), sampling)
+    raise invalid_choice("sampler.backend", config.backend, ("hf", "vllm_engine", "openai_server"))
+
+
+def sync_weights(sampler: Any, model: Any) -> bool:
+    """Give the sampler the trained weights; ``False`` when there was nothing to do (it samples ``model``)."""
+    if getattr(sampler, "model", None) is model:
+        return False
+    if hasattr(sampler, "update_weights"):
+        sampler.update_weights(model.named_parameters())
+        return True
+    raise invalid_choice("sampler for training", type(sampler).__name__,
+                         ["HFPolicy over the trained model", "a policy with update_weights()"])
+
+
+@contextlib.contextmanager
+def temperature(policy: Any, value: float) -> Iterator[Any]:
+    """Temporarily sample ``policy`` at another temperature (evaluation is greedy by default)."""
+    old = getattr(policy, "sampling", None)
+    if old is None:
+        yield policy
+        return
+    policy.sampling = dataclasses.replace(old, temperature=value)
+    try:
+        yield policy
+    finally:
+        policy.sampling = old
+
+
+def scripted_policy(name: str, seed: int = 0) -> BatchedPolicy:
+    if name == "oracle":
+        return OraclePolicy()
+    if name == "random":
+        return RandomPolicy(seed)
+    raise invalid_choice("policy", name, POLICIES)
+
+
+def held_out_seeds(config: EvalConfig, episodes: int | None = None) -> list[int]:
+    return list(range(config.seed, config.seed + (episodes if episodes is not None else config.episodes)))
+
+
+def evaluate(policy: BatchedPolicy, env: EnvConfig, agent: AgentConfig, config: EvalConfig,
+             episodes: int | None = None, frames: list[list[np.ndarray]] | None = None,
+             seeds: Sequence[int] | None = None) -> dict[str, float]:
+    """Success rate, mean return, invalid-action rate and mean episode length (keys prefixed ``eval_``) on the
+    held-out seeds, at ``config.temperature``; ``frames`` collects the first ``gif_episodes`` episodes' images."""
+    seeds = list(seeds) if seeds is not None else held_out_seeds(config, episodes)
+    all_frames: list[list[np.ndarray]] | None = [] if frames is not None else None
+    with temperature(policy, config.temperature):
+        eps = play_many(env, agent, policy, seeds, config.batch, all_frames)
+    if frames is not None and all_frames is not None:
+        frames[:] = all_frames[:config.gif_episodes]
+    return episode_metrics(eps, prefix="eval_")

@@ -1,0 +1,261 @@
+"""The training run: evaluate, SFT, evaluate, multi-turn GRPO (sync weights after each update), evaluate.
+
+Stages run in order and each is recorded in the checkpoint when finished; GRPO also checkpoints every
+``checkpoint_every`` iterations. ``resume=True`` loads the newest checkpoint (model, optimizer, RNGs, the
+sampler's call counter, the position in the run, the metric rows written so far) and continues: rows
+written after that checkpoint are dropped and recomputed identically, so nothing is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vlenvs.core.errors import InvalidConfigError, invalid_choice
+from vlenvs_train.adapter.agent import BatchedAgent
+from vlenvs_train.algos.grpo import turn_advantages
+from vlenvs_train.algos.sft import TeacherPolicy, jsonl_examples
+from vlenvs_train.policies.base import PolicyOutput
+from vlenvs_train.policies.encode import PromptEncoder
+from vlenvs_train.train import backends, checkpoint
+from vlenvs_train.train.config import TrainConfig, save_config
+from vlenvs_train.train.metrics import MetricsLogger
+from vlenvs_train.train.plots import episodes_gif, learning_curve
+from vlenvs_train.train.rollout import episode_metrics, make_env, play_many, play_seeds
+from vlenvs_train.train.update import Scoring, grpo_update, sft_epoch
+
+#: Every stage, in run order. ``eval_*`` evaluate the model at that point on the held-out seeds.
+STAGES = ("eval_init", "sft", "eval_sft", "rl", "eval_final")
+COMMAND_STAGES = {"run": STAGES, "sft": ("sft", "eval_sft"), "rl": ("rl", "eval_final"), "eval": ("eval_final",)}
+
+
+def _progress(iterable: Any, enabled: bool, **kw: Any) -> Any:
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, dynamic_ncols=True, **kw)
+
+
+class Trainer:
+    """One run of ``config`` writing to ``config.out_dir``.
+
+    Args:
+        config: the validated run config.
+        stages: which of :data:`STAGES` to run (in run order).
+        resume: continue from the newest checkpoint in ``out_dir``.
+        init: a checkpoint file (or run folder) whose model weights to start from (e.g. an SFT run's).
+    """
+
+    def __init__(self, config: TrainConfig, stages: Sequence[str] = STAGES, resume: bool = False,
+                 init: str | Path | None = None) -> None:
+        for s in stages:
+            if s not in STAGES:
+                raise invalid_choice("stage", s, STAGES)
+        self.config, self.stages = config, [s for s in STAGES if s in stages]
+        self.out = Path(config.out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        if config.torch_threads:
+            torch.set_num_threads(config.torch_threads)
+        self._seed_everything(config.seed)
+        self.model, processor = backends.load_trainable(config.model)
+        self.encoder = PromptEncoder(processor)
+        self.sampler = backends.make_sampler(config.sampler, config.model, self.model, processor)
+        suppress = tuple(getattr(self.sampler, "suppress_ids", ()))
+        self.scoring = Scoring(self.encoder.pad_id, backends.sampling_config(config.sampler).scoring_temperature,
+                               suppress)
+        self.sft_scoring = Scoring(self.encoder.pad_id, 1.0, suppress)
+        self.state: dict[str, Any] = {"done": [], "rl_step": 0, "sft_epoch": 0, "metric_rows": 0, "frames": {}}
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.phase = ""
+        self.ref_model = None
+        self.rng = np.random.default_rng(config.seed)
+        ckpt = checkpoint.latest_checkpoint(self.out) if resume else None
+        if resume and ckpt is None:
+            raise InvalidConfigError(f"--resume: no checkpoint in {str(self.out)!r} (expected checkpoints/step_*.pt)")
+        if ckpt is not None:
+            self._restore(checkpoint.load_checkpoint(ckpt))
+        elif init is not None:
+            self._load_weights(init)
+        self.logger = MetricsLogger(self.out, config.tensorboard,
+                                    purge_step=self.state["rl_step"] + 1 if ckpt is not None else None)
+        if ckpt is not None:
+            keep = self.state["metric_rows"]
+            counter = iter(range(10**12))
+            self.logger.truncate(lambda _row: next(counter) < keep)
+        elif self.stages[0] == STAGES[0]:  # a fresh full run: start the metric files afresh
+            for stale in [self.out / "metrics.jsonl", *self.out.glob("*.csv")]:
+                stale.unlink(missing_ok=True)
+        save_config(config, self.out / "config.yaml")
+        self.rl_env = None
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> dict[str, Any]:
+        """Run the stages not done yet; returns the last evaluation of each stage."""
+        for stage in self.stages:
+            if stage in self.state["done"]:
+                continue
+            if stage.startswith("eval_"):
+                self.evaluate_stage(stage)
+            elif stage == "sft":
+                self.sft()
+            else:
+                self.rl()
+            self.state["done"].append(stage)
+            self.save()
+        self.finish()
+        return {r["stage"]: r for r in self.logger.rows("eval")}
+
+    def finish(self) -> None:
+        rows = self.logger.rows()
+        if any(r["kind"] in ("train", "eval") for r in rows):
+            learning_curve(rows, self.out / "learning_curve.png", f"{self.config.name}: {self.config.env.id}")
+        frames = self.state["frames"]
+        if self.config.eval.gif_episodes and "eval_init" in frames and len(frames) > 1:
+            last = [k for k in ("eval_final", "eval_sft") if k in frames][0]
+            episodes_gif(frames["eval_init"], frames[last], self.out / "episodes.gif")
+        self.logger.close()
+
+    # ---------------------------------------------------------------- stages
+    def evaluate_stage(self, stage: str) -> dict[str, float]:
+        frames: list[list[np.ndarray]] = []
+        t0 = time.perf_counter()
+        metrics = backends.evaluate(self.sampler, self.config.env, self.config.agent, self.config.eval, frames=frames)
+        self.state["frames"][stage] = frames
+        row = self.logger.log("eval", self.state["rl_step"], {"stage": stage, **metrics,
+                                                              "seconds": time.perf_counter() - t0})
+        self._count_row()
+        return row
+
+    def sft_examples(self) -> list[PolicyOutput]:
+        cfg = self.config.sft
+        if cfg.source == "jsonl":
+            return jsonl_examples(cfg.dataset, self.encoder)
+        teacher = TeacherPolicy(self.encoder, self.config.agent.answer_format)
+        seeds = list(range(cfg.seed, cfg.seed + cfg.num_episodes))
+        episodes = play_many(self.config.env, self.config.agent, teacher, seeds, self.config.eval.batch)
+        return [r.output for e in episodes for r in e.records]
+
+    def sft(self) -> None:
+        cfg = self.config.sft
+        if cfg.source == "none" or cfg.epochs == 0:
+            return
+        examples = self.sft_examples()
+        self._optimizer("sft", cfg.lr, 0.0)
+        for epoch in _progress(range(self.state["sft_epoch"], cfg.epochs), self.config.progress, desc="SFT"):
+            t0 = time.perf_counter()
+            stats = sft_epoch(self.model, self.optimizer, examples, cfg, self.sft_scoring, self.rng)
+            self.logger.log("sft", epoch + 1, {**stats, "examples": len(examples),
+                                               "seconds": time.perf_counter() - t0})
+            self._count_row()
+            self.state["sft_epoch"] = epoch + 1
+        backends.sync_weights(self.sampler, self.model)
+
+    def rl(self) -> None:
+        cfg = self.config.grpo
+        self._optimizer("rl", cfg.lr, cfg.weight_decay)
+        if cfg.kl_coef > 0 and self.ref_model is None:
+            self.ref_model, _ = backends.load_trainable(self.config.model)
+            self.ref_model.load_state_dict(self.model.state_dict())
+        n = cfg.groups * cfg.group_size
+        self.rl_env = self.rl_env or make_env(self.config.env, n)
+        bar = _progress(range(self.state["rl_step"], cfg.iterations), self.config.progress, desc="GRPO",
+                        initial=self.state["rl_step"], total=cfg.iterations)
+        for step in bar:
+            row = self.rl_iteration(step)
+            if hasattr(bar, "set_postfix"):
+                bar.set_postfix(success=f"{row['success_rate']:.2f}", invalid=f"{row['invalid_rate']:.2f}")
+            self.state["rl_step"] = step + 1
+            every = self.config.eval.every
+            if every and (step + 1) % every == 0 and step + 1 < cfg.iterations:
+                self.quick_eval()
+            if self.config.checkpoint_every and (step + 1) % self.config.checkpoint_every == 0:
+                self.save()
+
+    def rl_iteration(self, step: int) -> dict[str, Any]:
+        cfg = self.config.grpo
+        t0 = time.perf_counter()
+        first = cfg.seed + step * cfg.groups
+        seeds = [first + g for g in range(cfg.groups) for _ in range(cfg.group_size)]
+        agent = BatchedAgent(self.sampler, self.rl_env, replace(self.config.agent, seed=first))
+        episodes = play_seeds(self.rl_env, agent, seeds)
+        t_roll = time.perf_counter() - t0
+        groups = [k // cfg.group_size for k in range(len(episodes))]
+        advs = turn_advantages([[r.reward for r in e.records] for e in episodes], groups, cfg.advantage,
+                               cfg.advantage_scale, cfg.gamma)
+        turns = [r.output for e in episodes for r in e.records]
+        stats = grpo_update(self.model, self.optimizer, turns, np.concatenate(advs), cfg, self.scoring, self.rng,
+                            self.ref_model)
+        backends.sync_weights(self.sampler, self.model)
+        tokens = sum(len(t.response_ids) for t in turns)
+        row = self.logger.log("train", step + 1, {
+            **episode_metrics(episodes), **stats, "turns": len(turns), "rollout_seconds": t_roll,
+            "rollout_tokens_per_s": tokens / max(t_roll, 1e-9), "seconds": time.perf_counter() - t0})
+        self._count_row()
+        return row
+
+    def quick_eval(self) -> None:
+        metrics = backends.evaluate(self.sampler, self.config.env, self.config.agent, self.config.eval,
+                                    episodes=self.config.eval.quick_episodes)
+        self.logger.log("eval", self.state["rl_step"], {"stage": "quick", **metrics, "seconds": 0.0})
+        self._count_row()
+
+    # ----------------------------------------------------------- internals
+    def _count_row(self) -> None:
+        self.state["metric_rows"] += 1
+
+    def _optimizer(self, phase: str, lr: float, weight_decay: float, state: dict | None = None) -> None:
+        if self.phase == phase and self.optimizer is not None:
+            return
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=weight_decay)
+        self.phase = phase
+        if state is not None:
+            self.optimizer.load_state_dict(state)
+
+    def save(self) -> Path:
+        tag = len(self.state["done"]) * 10**7 + self.state["rl_step"] * 100 + self.state["sft_epoch"]
+        return checkpoint.save_checkpoint(self.out, tag, {
+            "model": self.model.state_dict(), "phase": self.phase,
+            "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
+            "state": self.state, "trainer_rng": self.rng.bit_generator.state,
+            "sampler_calls": getattr(self.sampler, "_calls", 0), "config": self.config.to_dict(),
+        }, keep=self.config.keep_checkpoints)
+
+    def _restore(self, ckpt: dict[str, Any]) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        self.state = ckpt["state"]
+        self.rng.bit_generator.state = ckpt["trainer_rng"]
+        if hasattr(self.sampler, "_calls"):
+            self.sampler._calls = ckpt["sampler_calls"]
+        if ckpt["optimizer"] is not None:
+            cfg = self.config.sft if ckpt["phase"] == "sft" else self.config.grpo
+            self._optimizer(ckpt["phase"], cfg.lr, 0.0 if ckpt["phase"] == "sft" else cfg.weight_decay,
+                            ckpt["optimizer"])
+        checkpoint.set_rng_state(ckpt["rng"])
+        backends.sync_weights(self.sampler, self.model)
+
+    def _load_weights(self, init: str | Path) -> None:
+        path = Path(init)
+        if path.is_dir():
+            found = checkpoint.latest_checkpoint(path)
+            if found is None:
+                raise InvalidConfigError(f"--init: no checkpoint in {str(path)!r}")
+            path = found
+        if not path.exists():
+            raise InvalidConfigError(f"--init: {str(path)!r} does not exist")
+        self.model.load_state_dict(checkpoint.load_checkpoint(path)["model"])
+        backends.sync_weights(self.sampler, self.model)
+
+    @staticmethod
+    def _seed_everything(seed: int) -> None:
+        import random
+
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
