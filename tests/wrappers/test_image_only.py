@@ -1,12 +1,15 @@
-"""Plugging Maze2D into Stable-Baselines3 through the documented ImageOnly wrapper."""
+"""ImageOnly / VectorImageOnly: the image as a plain array, and plugging Maze2D into Stable-Baselines3."""
+
+import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.utils.env_checker import check_env
 
 import vlenvs  # noqa: F401
 from vlenvs.core.errors import InvalidConfigError
-from vlenvs.wrappers import ImageOnly
+from vlenvs.wrappers import ImageOnly, VectorImageOnly
 
 
 def test_image_only_observation():
@@ -15,6 +18,25 @@ def test_image_only_observation():
     assert env.observation_space.shape == (40, 40, 3) and env.observation_space.contains(obs)
     with pytest.raises(InvalidConfigError, match="Dict observation space"):
         ImageOnly(gym.make("CartPole-v1"))
+
+
+@pytest.mark.parametrize("env_id", ["vlenvs/Maze2D-v0", "vlenvs/GridWorld3D-v0"])
+@pytest.mark.parametrize("channels_first", [False, True])
+def test_gymnasium_check_env_passes(env_id, channels_first):
+    env = ImageOnly(gym.make(env_id, image_size=24, render_mode="rgb_array"), channels_first=channels_first)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*different from the unwrapped version")
+        check_env(env)
+    assert env.observation_space.shape == ((3, 24, 24) if channels_first else (24, 24, 3))
+
+
+def test_channels_first_is_a_contiguous_transpose():
+    venv = gym.make_vec("vlenvs/Maze2D-v0", num_envs=2, size=5, image_size=20)
+    chw = VectorImageOnly(venv, channels_first=True)
+    obs, _ = chw.reset(seed=1)
+    images = venv.unwrapped.core.images()
+    assert obs.shape == (2, 3, 20, 20) and obs.flags.c_contiguous
+    assert np.array_equal(obs, images.transpose(0, 3, 1, 2))
 
 
 @pytest.mark.slow

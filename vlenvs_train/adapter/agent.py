@@ -12,7 +12,7 @@ from gymnasium import spaces
 from vlenvs.core.config import check_choice, check_float, check_int
 from vlenvs.core.errors import InvalidConfigError, invalid_choice
 from vlenvs_train.adapter.parsing import ParseResult, make_parser
-from vlenvs_train.adapter.prompts import ANSWER_FORMATS, Turn, build_messages, system_prompt, user_text
+from vlenvs_train.adapter.prompts import ANSWER_FORMATS, PROMPT_STYLES, Turn, build_messages, system_prompt, user_text
 from vlenvs_train.adapter.specs import EnvSpec, spec_for_env
 from vlenvs_train.policies.base import BatchedPolicy, PolicyRequest, StepRecord, check_outputs
 
@@ -25,6 +25,11 @@ class AgentConfig:
 
     answer_format: Literal["think", "answer"] = "think"
     """``"think"``: ``<think>...</think><answer>...</answer>``; ``"answer"``: ``<answer>...</answer>`` only."""
+
+    prompt: Literal["full", "compact"] = "full"
+    """``"full"``: a system prompt that explains the task and every action (for pretrained models);
+    ``"compact"``: one line of env name, actions and answer tags, and the bare instruction as the user text
+    (small models trained from scratch learn faster when the prompt does not dilute the image tokens)."""
 
     history_turns: int = 0
     """Past turns of the episode shown before the current one (0: only the current observation)."""
@@ -54,6 +59,7 @@ class AgentConfig:
 
     def __post_init__(self) -> None:
         check_choice("answer_format", self.answer_format, ANSWER_FORMATS)
+        check_choice("prompt", self.prompt, PROMPT_STYLES)
         check_int("history_turns", self.history_turns, 0, 1000)
         check_choice("fallback", self.fallback, FALLBACKS)
         check_float("invalid_penalty", self.invalid_penalty, 0.0, 100.0)
@@ -102,7 +108,7 @@ class BatchedAgent:
         self.text_actions = self.spec.action_kind == "text" or isinstance(self.action_space, spaces.Text)
         self.legal = () if self.text_actions else self.action_names
         self.parser = make_parser(self.spec, self.action_names, self.action_space, config.strict_format)
-        self.system = system_prompt(self.spec, self.legal, config.answer_format)
+        self.system = system_prompt(self.spec, self.legal, config.answer_format, config.prompt)
         self.fallback = self._resolve_fallback()
         self.rng = np.random.default_rng(config.seed)
         n = self.num_envs
@@ -153,7 +159,7 @@ class BatchedAgent:
         out = []
         for i in idx:
             feedback = self.feedback_text[i] if self.config.feedback else ""
-            text = user_text(obs["instruction"][i], int(self.steps[i]), feedback)
+            text = user_text(obs["instruction"][i], int(self.steps[i]), feedback, self.config.prompt)
             image, cache = obs["image"][i], {}
             messages = build_messages(self.system, self.history[i], image, text, self.config.history_images, cache)
             keep = image.copy() if self.config.history_images else None

@@ -22,6 +22,8 @@ from vlenvs_train.adapter.specs import EnvSpec
 
 AnswerFormat = Literal["think", "answer"]
 ANSWER_FORMATS = ("think", "answer")
+PromptStyle = Literal["full", "compact"]
+PROMPT_STYLES = ("full", "compact")
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,16 @@ def answer_format_text(fmt: AnswerFormat) -> str:
     return "Reply with your answer inside <answer>...</answer> and nothing else."
 
 
-def system_prompt(spec: EnvSpec, action_names: Sequence[str], fmt: AnswerFormat) -> str:
-    """The system prompt: task, legal actions (or answer form) and answer format."""
+def system_prompt(spec: EnvSpec, action_names: Sequence[str], fmt: AnswerFormat, style: PromptStyle = "full") -> str:
+    """The system prompt: task, legal actions (or answer form) and answer format.
+
+    ``style="compact"`` is one line (env name, legal actions, answer tags) for small models trained from
+    scratch, whose attention a long preamble dilutes; ``"full"`` explains the task for pretrained models.
+    """
+    if style == "compact":
+        choices = " ".join(action_names) if spec.action_kind == "discrete" else (spec.answer_hint or "answer")
+        tags = "<think>...</think><answer>...</answer>" if fmt == "think" else "<answer>...</answer>"
+        return f"{spec.name}. Actions: {choices}. Reply {tags}"
     lines = [f"You are an agent in the {spec.name} environment. {spec.task}"]
     if spec.action_kind == "discrete":
         lines.append("Legal actions (answer with exactly one action name):")
@@ -59,9 +69,11 @@ def system_prompt(spec: EnvSpec, action_names: Sequence[str], fmt: AnswerFormat)
     return "\n".join(lines)
 
 
-def user_text(instruction: str, step: int, feedback: str = "") -> str:
-    """The text part of one turn's user message."""
+def user_text(instruction: str, step: int, feedback: str = "", style: PromptStyle = "full") -> str:
+    """The text part of one turn's user message (``compact``: the instruction without the step number)."""
     head = f"{feedback.strip()}\n" if feedback else ""
+    if style == "compact":
+        return f"{head}{instruction}"
     return f"{head}Step {step}. Instruction: {instruction}"
 
 

@@ -108,7 +108,7 @@ def tokenizer_corpus() -> list[str]:
     for spec in ENV_SPECS.values():
         names = tuple(spec.action_help) or ("answer",)
         for fmt in ("think", "answer"):
-            texts.append(system_prompt(spec, names, fmt))
+            texts += [system_prompt(spec, names, fmt, style) for style in ("full", "compact")]
             texts.append(answer_format_text(fmt))
         texts += [f"<think>I should {a.replace('_', ' ')}.</think><answer>{a}</answer>" for a in names]
         texts += list(spec.synonyms) + list(spec.feedback.values())

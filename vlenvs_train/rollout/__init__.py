@@ -1,5 +1,17 @@
-"""Episode collection over vlenvs vector envs."""
+"""Episode collection over vlenvs vector envs: the synchronous loop, and the asynchronous pipeline over env
+workers (local processes or Ray actors; :mod:`vlenvs_train.rollout.pipeline`)."""
 
 from vlenvs_train.rollout.collect import Episode, collect_episodes
+from vlenvs_train.rollout.pipeline import PipelineConfig, RolloutPipeline, RolloutStats, play_seeds_pipelined
+from vlenvs_train.rollout.workers import EnvFactory, WorkerDiedError
 
-__all__ = ["Episode", "collect_episodes"]
+__all__ = [
+    "EnvFactory",
+    "Episode",
+    "PipelineConfig",
+    "RolloutPipeline",
+    "RolloutStats",
+    "WorkerDiedError",
+    "collect_episodes",
+    "play_seeds_pipelined",
+]

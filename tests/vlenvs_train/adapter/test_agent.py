@@ -41,6 +41,16 @@ def test_one_policy_call_per_step_and_actions_from_replies():
     assert "oracle_action" in policy.requests[0][0].hints
 
 
+def test_compact_prompt_reaches_the_policy():
+    env = make_env()
+    policy = Scripted([["<answer>up</answer>"] * 3])
+    obs, info = env.reset(seed=0)
+    BatchedAgent(policy, env, AgentConfig(prompt="compact", answer_format="answer")).act(obs, info)
+    messages = policy.requests[0][1].messages
+    assert messages[0]["content"][0]["text"] == "Maze2D. Actions: up down left right. Reply <answer>...</answer>"
+    assert messages[-1]["content"][-1]["text"] == obs["instruction"][1]
+
+
 def test_invalid_replies_are_counted_fall_back_penalised_and_fed_back():
     env = make_env()
     policy = Scripted([["<answer>fly</answer>", "<answer>up</answer>", "gibberish"], ["a", "b", "c"]])
@@ -75,6 +85,8 @@ def test_bad_config_names_the_choices():
         BatchedAgent(Scripted([]), make_env(), AgentConfig(fallback_action="jump"))
     with pytest.raises(InvalidConfigError, match="fallback"):
         AgentConfig(fallback="noop")
+    with pytest.raises(InvalidConfigError, match="prompt 'short'.*'compact'"):
+        AgentConfig(prompt="short")
     with pytest.raises(InvalidConfigError, match="policy"):
         BatchedAgent(object(), make_env())
 

@@ -61,3 +61,17 @@ def test_png_data_url_is_lossless():
     url = png_data_url(IMG)
     back = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
     assert np.array_equal(back, IMG)
+
+
+def test_compact_prompt_is_one_line_with_every_legal_action():
+    spec = ENV_SPECS["vlenvs/Maze2D-v0"]
+    actions = ("up", "down", "left", "right", "stop")
+    compact = system_prompt(spec, actions, "answer", "compact")
+    assert "\n" not in compact and compact.startswith("Maze2D.") and "<answer>...</answer>" in compact
+    assert compact.split("Actions: ")[1].split(".")[0].split() == list(actions)
+    assert len(compact) < len(system_prompt(spec, actions, "answer")) / 3
+    assert "<think>" in system_prompt(spec, actions, "think", "compact")
+    geo = system_prompt(ENV_SPECS["vlenvs/Geometry3k-v0"], (), "answer", "compact")
+    assert ENV_SPECS["vlenvs/Geometry3k-v0"].answer_hint in geo
+    assert user_text("Go to the red square.", 3, "You bumped into a wall.", "compact") == (
+        "You bumped into a wall.\nGo to the red square.")
