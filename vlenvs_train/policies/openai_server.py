@@ -4,7 +4,9 @@ One batch = concurrent async requests (images as base64 PNG data URLs), spread r
 base URLs, each with a timeout and retries with exponential backoff (a failed attempt moves on to the
 next URL). Token ids and log-probs come back through vLLM's ``return_token_ids`` and ``logprobs``. Every
 request of a batch either yields its :class:`PolicyOutput` or the whole call raises :class:`PolicyError`
-naming the envs, URLs and last errors: a batch never silently loses an env's step.
+naming the envs, URLs and last errors: a batch never silently loses an env's step. One policy object may
+serve several threads at once (e.g. the shards of a :class:`~vlenvs_train.rollout.pipeline.RolloutPipeline`
+with ``policy_concurrency > 1``): each call takes its own call number (sampling seeds) and first URL.
 
 For log-probs of the distribution actually sampled (temperature, suppressed tokens), start vLLM with
 ``--logprobs-mode processed_logprobs``; with ``processor`` given, the multimodal tensors are made locally
@@ -34,6 +36,7 @@ from vlenvs_train.policies.base import (
     check_outputs,
 )
 from vlenvs_train.policies.encode import PromptEncoder
+
 
 class MalformedReply(ValueError):
     """The server answered, but not with a usable chat completion (retryable)."""
@@ -120,6 +123,7 @@ class OpenAIServerPolicy:
             processor = PromptEncoder.from_pretrained(processor).processor
         self.encoder = PromptEncoder(processor) if processor is not None else None
         self._model = config.model
+        self._lock = threading.Lock()  # guards the two counters below: calls may come from several threads
         self._next_url = 0
         self._calls = 0
 
@@ -149,8 +153,7 @@ class OpenAIServerPolicy:
             if self._model is None:
                 self._model = await self._discover_model(client)
             gate = asyncio.Semaphore(self.config.max_concurrency)
-            call, self._calls = self._calls, self._calls + 1
-            start, self._next_url = self._next_url, (self._next_url + len(requests)) % len(self.config.base_urls)
+            call, start = self._reserve(len(requests))
             tasks = [self._one(client, gate, k, r, enc, start + k, call) for k, (r, enc) in
                      enumerate(zip(requests, encoded))]
             results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -162,6 +165,15 @@ class OpenAIServerPolicy:
         return check_outputs(requests, results, "OpenAIServerPolicy")  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ internals
+    def _reserve(self, num_requests: int) -> tuple[int, int]:
+        """This call's number (its requests' sampling seeds derive from it) and the URL index of its first
+        request; the next call starts ``num_requests`` URLs further (round-robin). Thread-safe."""
+        with self._lock:
+            call, start = self._calls, self._next_url
+            self._calls += 1
+            self._next_url = (start + num_requests) % len(self.config.base_urls)
+        return call, start
+
     def _body(self, request: PolicyRequest, k: int, call: int) -> dict[str, Any]:
         s = self.sampling
         body: dict[str, Any] = {

@@ -19,8 +19,9 @@ from vlenvs.core.errors import invalid_choice
 from vlenvs_train.adapter.agent import AgentConfig
 from vlenvs_train.policies.base import BatchedPolicy, SamplingConfig
 from vlenvs_train.policies.oracle import OraclePolicy, RandomPolicy
+from vlenvs_train.rollout.pipeline import RolloutPipeline
 from vlenvs_train.train.config import EnvConfig, EvalConfig, ModelConfig, SamplerConfig
-from vlenvs_train.train.rollout import episode_metrics, play_many
+from vlenvs_train.train.rollout import episode_metrics, pipeline_metrics, play_many, play_many_on
 
 POLICIES = ("model", "oracle", "random")
 
@@ -112,13 +113,19 @@ def held_out_seeds(config: EvalConfig, episodes: int | None = None) -> list[int]
 
 def evaluate(policy: BatchedPolicy, env: EnvConfig, agent: AgentConfig, config: EvalConfig,
              episodes: int | None = None, frames: list[list[np.ndarray]] | None = None,
-             seeds: Sequence[int] | None = None) -> dict[str, float]:
+             seeds: Sequence[int] | None = None, pipeline: RolloutPipeline | None = None) -> dict[str, float]:
     """Success rate, mean return, invalid-action rate and mean episode length (keys prefixed ``eval_``) on the
-    held-out seeds, at ``config.temperature``; ``frames`` collects the first ``gif_episodes`` episodes' images."""
+    held-out seeds, at ``config.temperature``; ``frames`` collects the first ``gif_episodes`` episodes' images.
+
+    With ``pipeline`` (whose policy is ``policy``), the episodes are played on its env workers, and the
+    :func:`~vlenvs_train.train.rollout.pipeline_metrics` of those calls are added (keys ``rollout_*``).
+    """
     seeds = list(seeds) if seeds is not None else held_out_seeds(config, episodes)
-    all_frames: list[list[np.ndarray]] | None = [] if frames is not None else None
+    extra: dict[str, float] = {}
     with temperature(policy, config.temperature):
-        eps = play_many(env, agent, policy, seeds, config.batch, all_frames)
-    if frames is not None and all_frames is not None:
-        frames[:] = all_frames[:config.gif_episodes]
-    return episode_metrics(eps, prefix="eval_")
+        if pipeline is None:
+            eps = play_many(env, agent, policy, seeds, config.batch, frames, config.gif_episodes)
+        else:
+            eps, stats = play_many_on(pipeline, agent, seeds, config.batch, frames, config.gif_episodes)
+            extra = pipeline_metrics(stats)
+    return {**episode_metrics(eps, prefix="eval_"), **extra}

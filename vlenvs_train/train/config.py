@@ -1,7 +1,8 @@
 """Trainer configuration: one validated dataclass per component, recipes as YAML files, ``key=value`` overrides.
 
 A recipe is a YAML mapping with one section per component (``model``, ``env``, ``agent``, ``sampler``,
-``sft``, ``grpo``, ``eval``) plus the run's own keys (and optionally ``base: OTHER_RECIPE`` to extend one); :func:`load_recipe` reads a bundled recipe by name
+``sft``, ``grpo``, ``eval``, ``rollout``) plus the run's own keys (and optionally ``base: OTHER_RECIPE`` to
+extend one); :func:`load_recipe` reads a bundled recipe by name
 (``vlenvs_train/recipes/NAME.yaml``) or any path, applies overrides such as ``grpo.iterations=5`` and
 validates everything before any work starts.
 """
@@ -15,12 +16,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vlenvs.core.config import check_choice, check_float, check_int
-from vlenvs.core.errors import InvalidConfigError, invalid_choice
+from vlenvs.core.errors import InvalidConfigError, invalid_choice, out_of_range
 from vlenvs_train.adapter.agent import AgentConfig
+from vlenvs_train.rollout.pipeline import PipelineConfig
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 BACKENDS = ("hf", "vllm_engine", "openai_server")
 DTYPES = ("float32", "bfloat16", "float16")
+ROLLOUT_BACKENDS = ("sync", "inline", "process", "ray")
+_PIPELINE = PipelineConfig()  # the pipeline's defaults
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,60 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class RolloutConfig:
+    """Where GRPO rollouts and evaluations are played (SFT's oracle demonstrations always play in-process).
+
+    Every pipeline setting is validated by :class:`~vlenvs_train.rollout.pipeline.PipelineConfig` itself
+    (also with ``backend="sync"``, so that a bad value is caught before switching backends).
+    """
+
+    backend: Literal["sync", "inline", "process", "ray"] = "sync"
+    """``"sync"`` (the default): one vector env in this process, one sampler call per env step over all envs.
+    ``"inline"``/``"process"``/``"ray"``: the asynchronous env-worker pipeline
+    (:class:`~vlenvs_train.rollout.pipeline.RolloutPipeline`), envs in threads of this process, in local worker
+    processes, or in Ray actors; env shards step and render while the sampler generates for other shards."""
+    num_workers: int = _PIPELINE.num_workers
+    """Env workers (local processes, Ray actors, or host objects for ``"inline"``)."""
+    num_shards: int | None = None
+    """Vector envs a rollout's envs are split into (one sampler call per shard and step); ``None``: the
+    pipeline's default (``2 * num_workers``, at most one per env). With ONE shard (``num_workers: 1``) the
+    sampler sees the same batches as ``"sync"`` and a seeded run is reproduced exactly; with more, batches are
+    smaller and their order follows the workers' timing, so sampled replies (temperature > 0) differ from
+    ``"sync"`` and between runs (greedy replies do not)."""
+    ray_address: str | None = None
+    """``backend="ray"``: the cluster to join (``"auto"``, ``"HOST:PORT"``, ``"ray://HOST:PORT"``, ``"local"``);
+    ``None``: ``ray.init()``'s default (``RAY_ADDRESS``, else a new local Ray instance)."""
+    policy_concurrency: int = _PIPELINE.policy_concurrency
+    """Sampler calls in flight at once: 1 for the in-process samplers (``hf``, ``vllm_engine``); more only with
+    ``sampler.backend="openai_server"`` (the servers batch concurrent requests)."""
+    max_worker_restarts: int = _PIPELINE.max_worker_restarts
+    """Dead workers replaced per rollout call (the episodes they ran are replayed from their seeds) before the
+    run stops with :class:`~vlenvs_train.rollout.workers.WorkerDiedError`."""
+    worker_timeout_s: float = _PIPELINE.worker_timeout_s
+    """A worker that does not answer a call within this many seconds is killed and replaced."""
+
+    def __post_init__(self) -> None:
+        check_choice("rollout.backend", self.backend, ROLLOUT_BACKENDS)
+        if self.ray_address is not None and (not isinstance(self.ray_address, str) or not self.ray_address):
+            raise out_of_range("rollout.ray_address", self.ray_address,
+                               "null or a Ray address such as 'auto', 'HOST:PORT', 'ray://HOST:PORT', 'local'")
+        self._pipeline("inline" if self.backend == "sync" else self.backend)
+
+    def pipeline_config(self) -> PipelineConfig | None:
+        """The pipeline's config, or ``None`` for synchronous rollouts (``backend="sync"``)."""
+        return None if self.backend == "sync" else self._pipeline(self.backend)
+
+    def _pipeline(self, backend: str) -> PipelineConfig:
+        try:
+            return PipelineConfig(backend=backend, num_workers=self.num_workers,  # type: ignore[arg-type]
+                                  num_shards=0 if self.num_shards is None else self.num_shards,
+                                  policy_concurrency=self.policy_concurrency, ray_address=self.ray_address,
+                                  worker_timeout_s=self.worker_timeout_s, max_worker_restarts=self.max_worker_restarts)
+        except InvalidConfigError as e:
+            raise InvalidConfigError(f"rollout: {e}") from None
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """A whole run: its components, where it writes, how often it checkpoints."""
 
@@ -251,6 +309,7 @@ class TrainConfig:
     sft: SFTConfig = field(default_factory=SFTConfig)
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, 2**62)
@@ -260,13 +319,38 @@ class TrainConfig:
         if self.sampler.backend == "openai_server" and self.grpo.iterations > 0:
             raise InvalidConfigError("sampler.backend='openai_server' cannot receive weight updates; use it for "
                                      "evaluation (grpo.iterations=0) or use 'hf'/'vllm_engine' for training")
+        concurrency = self.rollout.policy_concurrency
+        if concurrency > 1 and self.rollout.backend != "sync" and self.sampler.backend != "openai_server":
+            raise InvalidConfigError(f"rollout.policy_concurrency={concurrency} needs sampler.backend='openai_server'; "
+                                     f"the in-process sampler {self.sampler.backend!r} serves one call at a time "
+                                     "(use rollout.policy_concurrency=1)")
+        shards = self.rollout.num_shards
+        if shards and self.rollout.backend != "sync":
+            fewest, what = min((n, what) for what, n in self.rollout_sizes().items())
+            if shards > fewest:
+                raise InvalidConfigError(f"rollout.num_shards={shards} is more than the {fewest} envs of a rollout "
+                                         f"call ({what}); a shard needs one env at least: use rollout.num_shards <= "
+                                         f"{fewest}, or null for the pipeline's default")
+
+    def rollout_sizes(self) -> dict[str, int]:
+        """The fewest envs each kind of rollout call plays at once (evaluations play ``eval.batch`` at a time)."""
+        def last_chunk(episodes: int) -> int:
+            return episodes % self.eval.batch or min(episodes, self.eval.batch)
+
+        sizes = {f"eval.episodes={self.eval.episodes} in eval.batch={self.eval.batch}": last_chunk(self.eval.episodes)}
+        if self.grpo.iterations:
+            sizes["grpo.groups * grpo.group_size"] = self.grpo.groups * self.grpo.group_size
+        if self.eval.every and self.grpo.iterations > self.eval.every:
+            sizes[f"eval.quick_episodes={self.eval.quick_episodes} in eval.batch={self.eval.batch}"] = \
+                last_chunk(self.eval.quick_episodes)
+        return sizes
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
 SECTIONS: dict[str, type] = {"model": ModelConfig, "env": EnvConfig, "agent": AgentConfig, "sampler": SamplerConfig,
-                             "sft": SFTConfig, "grpo": GRPOConfig, "eval": EvalConfig}
+                             "sft": SFTConfig, "grpo": GRPOConfig, "eval": EvalConfig, "rollout": RolloutConfig}
 
 
 def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:

@@ -2,11 +2,13 @@
 
 :func:`~vlenvs_train.rollout.collect.collect_episodes` keeps envs running into new episodes; here every env
 plays the one episode of its seed and then stays idle (no policy call) until the slowest env finishes.
+The same episodes come from :meth:`~vlenvs_train.rollout.pipeline.RolloutPipeline.play_seeds` with the envs
+on workers (:func:`play_many_on`; the trainer's ``rollout.backend`` other than ``"sync"``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -17,7 +19,10 @@ from vlenvs.core.errors import InvalidConfigError
 from vlenvs_train.adapter.agent import AgentConfig, BatchedAgent
 from vlenvs_train.policies.base import BatchedPolicy, StepRecord
 from vlenvs_train.rollout.collect import Episode
+from vlenvs_train.rollout.pipeline import RolloutPipeline, RolloutStats
 from vlenvs_train.train.config import EnvConfig
+
+Frames = list[list[np.ndarray]]
 
 
 def make_env(config: EnvConfig, num_envs: int) -> Any:
@@ -72,21 +77,67 @@ def play_seeds(env: Any, agent: BatchedAgent, seeds: Sequence[int],
 
 
 def play_many(env_config: EnvConfig, agent_config: AgentConfig, policy: BatchedPolicy, seeds: Sequence[int],
-              batch: int, frames: list[list[np.ndarray]] | None = None) -> list[Episode]:
-    """:func:`play_seeds` over any number of seeds, ``batch`` envs at a time (the last batch may be smaller)."""
-    episodes: list[Episode] = []
+              batch: int, frames: Frames | None = None, keep_frames: int | None = None) -> list[Episode]:
+    """:func:`play_seeds` over any number of seeds, ``batch`` envs at a time (the last batch may be smaller).
+
+    With ``frames`` (a list), every episode's images are appended to it (only the first ``keep_frames``
+    episodes' if set).
+    """
     envs: dict[int, Any] = {}
-    for start in range(0, len(seeds), batch):
-        chunk = list(seeds[start:start + batch])
+
+    def play(chunk: list[int], chunk_frames: Frames | None) -> list[Episode]:
         env = envs.get(len(chunk)) or envs.setdefault(len(chunk), make_env(env_config, len(chunk)))
-        agent = BatchedAgent(policy, env, replace(agent_config, seed=int(chunk[0])))
-        chunk_frames: list[list[np.ndarray]] | None = [] if frames is not None else None
-        episodes += play_seeds(env, agent, chunk, chunk_frames)
-        if frames is not None and chunk_frames is not None:
-            frames += chunk_frames
-    for env in envs.values():
-        env.close()
+        agent = BatchedAgent(policy, env, replace(agent_config, seed=chunk[0]))
+        return play_seeds(env, agent, chunk, chunk_frames)
+
+    try:
+        return _in_chunks(seeds, batch, frames, keep_frames, play)
+    finally:
+        for env in envs.values():
+            env.close()
+
+
+def play_many_on(pipeline: RolloutPipeline, agent_config: AgentConfig, seeds: Sequence[int], batch: int,
+                 frames: Frames | None = None,
+                 keep_frames: int | None = None) -> tuple[list[Episode], list[RolloutStats]]:
+    """:func:`play_many` with the envs on ``pipeline``'s workers and its policies (same episodes, one
+    :meth:`~vlenvs_train.rollout.pipeline.RolloutPipeline.play_seeds` call per ``batch`` seeds); the episodes
+    and each call's :class:`~vlenvs_train.rollout.pipeline.RolloutStats`."""
+    stats: list[RolloutStats] = []
+
+    def play(chunk: list[int], chunk_frames: Frames | None) -> list[Episode]:
+        episodes = pipeline.play_seeds(chunk, chunk_frames, replace(agent_config, seed=chunk[0]))
+        stats.append(pipeline.last_stats)
+        return episodes
+
+    return _in_chunks(seeds, batch, frames, keep_frames, play), stats
+
+
+def _in_chunks(seeds: Sequence[int], batch: int, frames: Frames | None, keep_frames: int | None,
+               play: Callable[[list[int], Frames | None], list[Episode]]) -> list[Episode]:
+    """``play`` on ``batch`` seeds at a time; frames asked only of chunks with episodes still to keep."""
+    episodes: list[Episode] = []
+    kept: Frames = []
+    for start in range(0, len(seeds), batch):
+        chunk = [int(s) for s in seeds[start:start + batch]]
+        want = frames is not None and (keep_frames is None or start < keep_frames)
+        chunk_frames: Frames | None = [] if want else None
+        episodes += play(chunk, chunk_frames)
+        kept += chunk_frames or []
+    if frames is not None:
+        frames += kept[:keep_frames]
     return episodes
+
+
+def pipeline_metrics(stats: Sequence[RolloutStats]) -> dict[str, float]:
+    """Of pipeline rollout calls: workers replaced, episodes replayed because of it, and the fraction of the
+    wall time the sampler sat idle waiting on the envs (averaged over the pipeline's policies)."""
+    wall = sum(s.wall_s * len(s.policy_busy_s) for s in stats)
+    return {
+        "rollout_worker_restarts": float(sum(s.worker_restarts for s in stats)),
+        "rollout_episodes_restarted": float(sum(s.episodes_restarted for s in stats)),
+        "rollout_policy_idle_frac": sum(sum(s.policy_idle_s) for s in stats) / wall if wall > 0 else 0.0,
+    }
 
 
 def episode_metrics(episodes: Sequence[Episode], prefix: str = "") -> dict[str, float]:

@@ -1,5 +1,9 @@
 """The training run: evaluate, SFT, evaluate, multi-turn GRPO (sync weights after each update), evaluate.
 
+GRPO rollouts and evaluations play in this process (``rollout.backend="sync"``) or on the env-worker
+:class:`~vlenvs_train.rollout.pipeline.RolloutPipeline` (``"inline"``/``"process"``/``"ray"``): built on first
+use, kept across iterations (weights are synced between its calls, while it is idle), closed when the run ends.
+
 Stages run in order and each is recorded in the checkpoint when finished; GRPO also checkpoints every
 ``checkpoint_every`` iterations. ``resume=True`` loads the newest checkpoint (model, optimizer, RNGs, the
 sampler's call counter, the position in the run, the metric rows written so far) and continues: rows
@@ -23,11 +27,13 @@ from vlenvs_train.algos.grpo import turn_advantages
 from vlenvs_train.algos.sft import TeacherPolicy, jsonl_examples
 from vlenvs_train.policies.base import PolicyOutput
 from vlenvs_train.policies.encode import PromptEncoder
+from vlenvs_train.rollout.pipeline import RolloutPipeline
+from vlenvs_train.rollout.workers import EnvFactory
 from vlenvs_train.train import backends, checkpoint
 from vlenvs_train.train.config import TrainConfig, save_config
 from vlenvs_train.train.metrics import MetricsLogger
 from vlenvs_train.train.plots import episodes_gif, learning_curve
-from vlenvs_train.train.rollout import episode_metrics, make_env, play_many, play_seeds
+from vlenvs_train.train.rollout import episode_metrics, make_env, pipeline_metrics, play_many, play_seeds
 from vlenvs_train.train.update import Scoring, grpo_update, sft_epoch
 
 #: Every stage, in run order. ``eval_*`` evaluate the model at that point on the held-out seeds.
@@ -94,25 +100,45 @@ class Trainer:
                 stale.unlink(missing_ok=True)
         save_config(config, self.out / "config.yaml")
         self.rl_env = None
+        self._pipeline: RolloutPipeline | None = None
 
     # ------------------------------------------------------------------ run
     def run(self) -> dict[str, Any]:
         """Run the stages not done yet; returns the last evaluation of each stage."""
-        for stage in self.stages:
-            if stage in self.state["done"]:
-                continue
-            if stage.startswith("eval_"):
-                self.evaluate_stage(stage)
-            elif stage == "sft":
-                self.sft()
-            else:
-                self.rl()
-            self.state["done"].append(stage)
-            self.save()
+        try:
+            for stage in self.stages:
+                if stage in self.state["done"]:
+                    continue
+                if stage.startswith("eval_"):
+                    self.evaluate_stage(stage)
+                elif stage == "sft":
+                    self.sft()
+                else:
+                    self.rl()
+                self.state["done"].append(stage)
+                self.save()
+        except BaseException:
+            self.close()  # no env workers left behind by a failed run
+            raise
         self.finish()
         return {r["stage"]: r for r in self.logger.rows("eval")}
 
+    def pipeline(self) -> RolloutPipeline | None:
+        """The env-worker rollout pipeline (started on first use, then kept); ``None`` for ``rollout.backend=sync``."""
+        config = self.config.rollout.pipeline_config()
+        if config is not None and self._pipeline is None:
+            self._pipeline = RolloutPipeline(EnvFactory.from_config(self.config.env), self.sampler, self.config.agent,
+                                             config)
+        return self._pipeline
+
+    def close(self) -> None:
+        """Stop the pipeline's env workers (if any were started)."""
+        if self._pipeline is not None:
+            self._pipeline.close()
+            self._pipeline = None
+
     def finish(self) -> None:
+        self.close()
         rows = self.logger.rows()
         if any(r["kind"] in ("train", "eval") for r in rows):
             learning_curve(rows, self.out / "learning_curve.png", f"{self.config.name}: {self.config.env.id}")
@@ -126,7 +152,8 @@ class Trainer:
     def evaluate_stage(self, stage: str) -> dict[str, float]:
         frames: list[list[np.ndarray]] = []
         t0 = time.perf_counter()
-        metrics = backends.evaluate(self.sampler, self.config.env, self.config.agent, self.config.eval, frames=frames)
+        metrics = backends.evaluate(self.sampler, self.config.env, self.config.agent, self.config.eval, frames=frames,
+                                    pipeline=self.pipeline())
         self.state["frames"][stage] = frames
         row = self.logger.log("eval", self.state["rl_step"], {"stage": stage, **metrics,
                                                               "seconds": time.perf_counter() - t0})
@@ -163,8 +190,8 @@ class Trainer:
         if cfg.kl_coef > 0 and self.ref_model is None:
             self.ref_model, _ = backends.load_trainable(self.config.model)
             self.ref_model.load_state_dict(self.model.state_dict())
-        n = cfg.groups * cfg.group_size
-        self.rl_env = self.rl_env or make_env(self.config.env, n)
+        if self.pipeline() is None:
+            self.rl_env = self.rl_env or make_env(self.config.env, cfg.groups * cfg.group_size)
         bar = _progress(range(self.state["rl_step"], cfg.iterations), self.config.progress, desc="GRPO",
                         initial=self.state["rl_step"], total=cfg.iterations)
         for step in bar:
@@ -183,8 +210,13 @@ class Trainer:
         t0 = time.perf_counter()
         first = cfg.seed + step * cfg.groups
         seeds = [first + g for g in range(cfg.groups) for _ in range(cfg.group_size)]
-        agent = BatchedAgent(self.sampler, self.rl_env, replace(self.config.agent, seed=first))
-        episodes = play_seeds(self.rl_env, agent, seeds)
+        agent_config = replace(self.config.agent, seed=first)
+        pipe, extra = self.pipeline(), {}
+        if pipe is None:
+            episodes = play_seeds(self.rl_env, BatchedAgent(self.sampler, self.rl_env, agent_config), seeds)
+        else:
+            episodes = pipe.play_seeds(seeds, agent_config=agent_config)
+            extra = pipeline_metrics([pipe.last_stats])
         t_roll = time.perf_counter() - t0
         groups = [k // cfg.group_size for k in range(len(episodes))]
         advs = turn_advantages([[r.reward for r in e.records] for e in episodes], groups, cfg.advantage,
@@ -196,13 +228,13 @@ class Trainer:
         tokens = sum(len(t.response_ids) for t in turns)
         row = self.logger.log("train", step + 1, {
             **episode_metrics(episodes), **stats, "turns": len(turns), "rollout_seconds": t_roll,
-            "rollout_tokens_per_s": tokens / max(t_roll, 1e-9), "seconds": time.perf_counter() - t0})
+            "rollout_tokens_per_s": tokens / max(t_roll, 1e-9), **extra, "seconds": time.perf_counter() - t0})
         self._count_row()
         return row
 
     def quick_eval(self) -> None:
         metrics = backends.evaluate(self.sampler, self.config.env, self.config.agent, self.config.eval,
-                                    episodes=self.config.eval.quick_episodes)
+                                    episodes=self.config.eval.quick_episodes, pipeline=self.pipeline())
         self.logger.log("eval", self.state["rl_step"], {"stage": "quick", **metrics, "seconds": 0.0})
         self._count_row()
 

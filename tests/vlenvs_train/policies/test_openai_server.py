@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import numpy as np
@@ -125,3 +126,71 @@ def test_prompt_tokens_are_checked_against_the_local_processor(tiny_model_path):
         assert out.prompt_ids.tolist() == ids["p0"] and "pixel_values" in out.mm_inputs
         with pytest.raises(PolicyError, match="tokenized the prompt differently"):
             client.generate(requests[1:])
+
+
+class SlowLen(tuple):
+    """URLs whose ``len()`` yields the GIL: a thread switch lands inside the client's counter update."""
+
+    def __len__(self):
+        time.sleep(0.002)
+        return super().__len__()
+
+
+class SeedLog(FakeChatServer):
+    """Also records the sampling seed of every request."""
+
+    def __init__(self):
+        super().__init__()
+        self.seeds = []
+
+    def handle(self, h, body):
+        with self.lock:
+            self.seeds.append(body.get("seed"))
+        super().handle(h, body)
+
+
+def test_concurrent_calls_get_distinct_seeds_and_spread_over_the_urls():
+    threads, barrier = 8, threading.Barrier(8)
+    with SeedLog() as a, SeedLog() as b:
+        config = ServerConfig(base_urls=SlowLen((a.url, b.url)), model="m", **FAST)
+        client = OpenAIServerPolicy(config, sampling=SamplingConfig(max_new_tokens=4, seed=5))
+        errors = []
+
+        def call(i):
+            barrier.wait()
+            try:
+                assert client.generate(reqs(f"p{i}"))[0].text == f"<answer>p{i}</answer>"
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        workers = [threading.Thread(target=call, args=(i,)) for i in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    assert not errors, errors
+    seeds = a.seeds + b.seeds
+    assert sorted(seeds) == [5 + c * 1_000_003 for c in range(threads)]  # one call number each
+    # round-robin: every call got its own first URL (without the lock, calls that switch threads inside the
+    # update read the same URL index and one server gets more than half)
+    assert len(a.seeds) == len(b.seeds) == threads // 2
+    assert client._calls == threads
+
+
+def test_one_client_serves_the_concurrent_shards_of_a_rollout_pipeline():
+    from vlenvs_train.rollout.pipeline import PipelineConfig, RolloutPipeline
+    from vlenvs_train.rollout.workers import EnvFactory
+
+    maze = EnvFactory("vlenvs/Maze2D-v0", {"size": 5, "image_size": 16, "max_steps": 3})
+    config = PipelineConfig("inline", num_workers=1, num_shards=4, policy_concurrency=4)
+    with SeedLog() as a, SeedLog() as b:
+        client = OpenAIServerPolicy(ServerConfig(base_urls=(a.url, b.url), model="m", **FAST),
+                                    sampling=SamplingConfig(max_new_tokens=4, seed=0))
+        with RolloutPipeline(maze, client, config=config) as pipe:
+            episodes = pipe.play_seeds(list(range(8)))
+            stats = pipe.last_stats
+    steps = sum(e.length for e in episodes)
+    assert len(episodes) == 8 and steps == stats.env_steps and client._calls == stats.policy_calls[0]
+    seeds = a.seeds + b.seeds
+    assert len(seeds) == len(set(seeds)) == steps  # one request per env step, each with its own seed
+    assert abs(len(a.seeds) - len(b.seeds)) <= 1  # one round-robin over the URLs across all the calls

@@ -5,14 +5,17 @@ from __future__ import annotations
 import pytest
 
 from vlenvs.core.errors import InvalidConfigError
+from vlenvs_train.rollout.pipeline import PipelineConfig
 from vlenvs_train.train.config import (
     GRPOConfig,
+    RolloutConfig,
     SFTConfig,
     TrainConfig,
     config_from_dict,
     load_recipe,
     parse_override,
     recipe_names,
+    save_config,
 )
 
 
@@ -42,6 +45,20 @@ def test_overrides_reach_nested_fields_and_parse_values():
     (["sft.source=jsonl"], "sft.dataset"),
     (["nonsense"], "KEY=VALUE"),
     (["trainer.lr=1"], "'trainer'"),
+    (["rollout.backend=threads"], "invalid rollout.backend 'threads'; valid choices: 'sync'"),
+    (["rollout.num_workers=0"], r"rollout: invalid num_workers 0; expected an integer in \[1, "),
+    (["rollout.num_workers=two"], "rollout: invalid num_workers 'two'"),
+    (["rollout.num_shards=1"], "rollout: num_shards=1 < num_workers=2"),
+    (["rollout.policy_concurrency=0"], "rollout: invalid policy_concurrency 0"),
+    (["rollout.max_worker_restarts=-1"], "rollout: invalid max_worker_restarts -1"),
+    (["rollout.worker_timeout_s=fast"], "rollout: invalid worker_timeout_s 'fast'"),
+    (["rollout.ray_address=6379"], "invalid rollout.ray_address 6379; expected null or a Ray address"),
+    (["rollout.workers=2"], "invalid rollout key 'workers'; valid choices: 'backend', 'num_workers'"),
+    (["rollout=process"], "section 'rollout' must be a mapping"),
+    (["rollout.backend=process", "rollout.policy_concurrency=4"], "needs sampler.backend='openai_server'"),
+    (["rollout.backend=inline", "rollout.num_shards=65"], "num_shards=65 is more than the 64 envs of a rollout call"),
+    (["rollout.backend=inline", "rollout.num_shards=8", "eval.episodes=205"],  # the last chunk of 5 envs
+     r"num_shards=8 is more than the 5 envs of a rollout call \(eval.episodes=205 in eval.batch=100\)"),
 ])
 def test_bad_overrides_raise_typed_errors(overrides, match):
     with pytest.raises(InvalidConfigError, match=match):
@@ -65,3 +82,24 @@ def test_component_validation():
     with pytest.raises(InvalidConfigError, match="openai_server"):
         config_from_dict({"sampler": {"backend": "openai_server"}, "grpo": {"iterations": 2}})
     assert config_from_dict({"sampler": {"backend": "openai_server"}, "grpo": {"iterations": 0}})
+
+
+def test_rollout_section_defaults_to_sync_and_maps_onto_the_pipeline_config(tmp_path):
+    assert TrainConfig().rollout == RolloutConfig() and RolloutConfig().pipeline_config() is None
+    assert all(load_recipe(name).rollout.backend == "sync" for name in recipe_names())
+    cfg = load_recipe("maze2d_tiny_cpu", ["rollout.backend=ray", "rollout.num_workers=3", "rollout.num_shards=6",
+                                          "rollout.ray_address=auto", "rollout.max_worker_restarts=0",
+                                          "rollout.worker_timeout_s=1e2"])
+    want = PipelineConfig(backend="ray", num_workers=3, num_shards=6, ray_address="auto", max_worker_restarts=0,
+                          worker_timeout_s=100.0)
+    assert cfg.rollout.pipeline_config() == want
+    auto = load_recipe("maze2d_tiny_cpu", ["rollout.backend=process", "rollout.num_shards=null"]).rollout
+    assert auto.pipeline_config() == PipelineConfig(backend="process")  # None: the pipeline's own default
+    # the section round-trips through to_dict (checkpoints) and config.yaml
+    assert config_from_dict(cfg.to_dict()) == cfg
+    save_config(cfg, tmp_path / "config.yaml")
+    assert load_recipe(tmp_path / "config.yaml") == cfg
+    # several shards of one server policy: only the server sampler takes concurrent calls
+    served = {"sampler": {"backend": "openai_server"}, "grpo": {"iterations": 0},
+              "rollout": {"backend": "process", "policy_concurrency": 8}}
+    assert config_from_dict(served).rollout.pipeline_config().policy_concurrency == 8

@@ -12,7 +12,7 @@ pytest.importorskip("transformers")
 from vlenvs.core.errors import InvalidConfigError  # noqa: E402
 from vlenvs_train.cli import main  # noqa: E402
 from vlenvs_train.train.config import load_recipe  # noqa: E402
-from vlenvs_train.train.trainer import Trainer  # noqa: E402
+from vlenvs_train.train.trainer import STAGES, Trainer  # noqa: E402
 
 SMALL = ["sft.num_episodes=4", "sft.epochs=1", "grpo.iterations=3", "grpo.groups=2", "grpo.group_size=2",
          "eval.episodes=4", "eval.quick_episodes=2", "eval.every=2", "eval.batch=4", "eval.gif_episodes=2",
@@ -34,6 +34,24 @@ class Killed(Exception):
     pass
 
 
+def kill_and_resume(monkeypatch, config, stages=STAGES) -> Trainer:
+    """Run ``config``, killed after logging GRPO step 2 but before its checkpoint; then resume it (not run yet)."""
+    real_save = Trainer.save
+
+    def dying_save(self):
+        if self.state["rl_step"] == 2 and "rl" not in self.state["done"]:
+            raise Killed
+        return real_save(self)
+
+    monkeypatch.setattr(Trainer, "save", dying_save)
+    with pytest.raises(Killed):
+        Trainer(config, stages).run()
+    monkeypatch.setattr(Trainer, "save", real_save)
+    resumed = Trainer(config, stages, resume=True)
+    assert resumed.state["rl_step"] == 1
+    return resumed
+
+
 def test_run_writes_everything_and_resume_continues_a_killed_run_exactly(tmp_path, tiny_model_path, monkeypatch):
     full = Trainer(small_config(tmp_path, tiny_model_path, "full"))
     results = full.run()
@@ -47,20 +65,7 @@ def test_run_writes_everything_and_resume_continues_a_killed_run_exactly(tmp_pat
     assert all(0 <= r["eval_success_rate"] <= 1 for r in rows if r["kind"] == "eval")
 
     # the same run, killed after logging GRPO step 2 but before its checkpoint, then resumed
-    cfg = small_config(tmp_path, tiny_model_path, "killed")
-    real_save = Trainer.save
-
-    def dying_save(self):
-        if self.state["rl_step"] == 2 and "rl" not in self.state["done"]:
-            raise Killed
-        return real_save(self)
-
-    monkeypatch.setattr(Trainer, "save", dying_save)
-    with pytest.raises(Killed):
-        Trainer(cfg).run()
-    monkeypatch.setattr(Trainer, "save", real_save)
-    resumed = Trainer(cfg, resume=True)
-    assert resumed.state["rl_step"] == 1
+    resumed = kill_and_resume(monkeypatch, small_config(tmp_path, tiny_model_path, "killed"))
     resumed.run()
     assert rows_without_times(resumed.out / "metrics.jsonl") == rows
     for (name, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
