@@ -3,7 +3,7 @@ workers (local processes or Ray actors; :mod:`vlenvs_train.rollout.pipeline`).""
 
 from vlenvs_train.rollout.collect import Episode, collect_episodes
 from vlenvs_train.rollout.pipeline import PipelineConfig, RolloutPipeline, RolloutStats, play_seeds_pipelined
-from vlenvs_train.rollout.workers import EnvFactory, WorkerDiedError
+from vlenvs_train.rollout.workers import EnvFactory, WorkerDiedError, WorkerStartError
 
 __all__ = [
     "EnvFactory",
@@ -12,6 +12,7 @@ __all__ = [
     "RolloutPipeline",
     "RolloutStats",
     "WorkerDiedError",
+    "WorkerStartError",
     "collect_episodes",
     "play_seeds_pipelined",
 ]

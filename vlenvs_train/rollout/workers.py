@@ -48,6 +48,13 @@ class WorkerError(VlenvsError, RuntimeError):
     """An error raised inside a worker that could not be sent back as itself (the message keeps its text)."""
 
 
+class WorkerStartError(WorkerError):
+    """A worker process died before answering its first request: replacing it would fail the same way."""
+
+    HINT = ("the usual cause is a script that starts process workers without an `if __name__ == \"__main__\":` "
+            "guard (worker processes import the main module, which then starts workers again)")
+
+
 @dataclass(frozen=True)
 class EnvFactory:
     """A picklable recipe for a vlenvs vector env: ``gym.make_vec(id, num_envs, preset=..., **kwargs)``."""
@@ -266,6 +273,7 @@ class ProcessWorker:
         self.process.start()
         child.close()  # else our copy keeps the pipe open and a dead worker never reads as EOF
         self.name = f"process worker {index} (pid {self.process.pid})"
+        self.answered = False  # a worker that dies before its first reply is a start-up failure, not a crash
         self.shm: dict[int, tuple[SharedMemory, tuple[int, ...], np.dtype]] = {}
 
     def pid(self) -> int | None:
@@ -295,6 +303,7 @@ class ProcessWorker:
             try:
                 self.conn.send((op, args))
             except (BrokenPipeError, ConnectionError, OSError) as e:
+                self._raise_if_start_failed(op)
                 raise WorkerDiedError(f"{self.name} is gone ({type(e).__name__} sending {op!r})") from e
             deadline = time.monotonic() + self.timeout_s
             while not self.conn.poll(min(0.25, max(0.0, deadline - time.monotonic()))):
@@ -307,11 +316,18 @@ class ProcessWorker:
                 status, payload = self.conn.recv()
             except (EOFError, ConnectionError, OSError) as e:
                 self.process.join(1.0)
+                self._raise_if_start_failed(op)
                 raise WorkerDiedError(f"{self.name} died during {op!r} (exit code "
                                       f"{self.process.exitcode})") from e
+        self.answered = True
         if status == "err":
             raise payload
         return payload
+
+    def _raise_if_start_failed(self, op: str) -> None:
+        if not self.answered:
+            raise WorkerStartError(f"{self.name} died before answering its first request ({op!r}, exit code "
+                                   f"{self.process.exitcode}); {WorkerStartError.HINT}")
 
     def _release(self, shard: int) -> None:
         if shard in self.shm:

@@ -157,3 +157,22 @@ def test_shard_view_is_enough_for_the_agent():
                                                                                    "forward", "done")
     assert agent.spec == direct.spec and agent.system == direct.system
     assert info.episode_limit > 1 and info.autoreset_mode == "NextStep"
+
+
+def test_a_script_without_a_main_guard_fails_fast_with_the_hint(tmp_path):
+    """Worker processes import the main module: without the guard they die at start, every replacement too."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "from vlenvs_train.policies.oracle import OraclePolicy\n"
+        "from vlenvs_train.rollout import EnvFactory, PipelineConfig, RolloutPipeline\n"
+        "pipe = RolloutPipeline(EnvFactory('vlenvs/Maze2D-v0', {'size': 5, 'image_size': 16}), OraclePolicy(),\n"
+        "                       config=PipelineConfig('process', num_workers=1, start_method='spawn'))\n"
+        "pipe.play_seeds([0, 1])\n"
+        "print('finished')\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode != 0 and "finished" not in proc.stdout
+    assert "WorkerStartError" in proc.stderr and "__main__" in proc.stderr
+    assert proc.stderr.count("replaced") == 0  # not retried max_worker_restarts times
