@@ -36,6 +36,7 @@ QWEN_SPECIAL_TOKENS = (
 #: Architecture -> (processor class, video processor class) written into the folder, as in real checkpoints.
 ARCHITECTURES = {"qwen2_5_vl": ("Qwen2_5_VLProcessor", "Qwen2VLVideoProcessor"),
                  "qwen3_vl": ("Qwen3VLProcessor", "Qwen3VLVideoProcessor")}
+VISION_INITS = ("hf", "fan_in")
 #: Reasoning/answer tags: added as whole (non-special) tokens, as Qwen3 does for ``<think>``.
 TAG_TOKENS = ("<think>", "</think>", "<answer>", "</answer>")
 
@@ -87,9 +88,16 @@ class TinyVLMConfig:
     """Seed of the weight initialisation (same seed, same weights)."""
     architecture: Literal["qwen2_5_vl", "qwen3_vl"] = "qwen2_5_vl"
     """``qwen2_5_vl`` (the default, what vLLM tests use) or ``qwen3_vl`` (checks the Qwen3-VL code path)."""
+    vision_init: Literal["hf", "fan_in"] = "hf"
+    """Initialisation of the vision tower. ``"hf"``: transformers' (normal, std 0.02), under which every
+    floor square's token is ~0.999 cosine-similar to every other and a coloured shape barely moves its
+    token, so a model trained from scratch plateaus at chance for thousands of steps; ``"fan_in"``:
+    weight matrices normal with std ``1/sqrt(fan_in)`` and Qwen3-VL's learned position embeddings with std 1,
+    so colours and positions reach the language model distinctly (what the CPU recipe uses)."""
 
     def __post_init__(self) -> None:
         check_choice("architecture", self.architecture, tuple(ARCHITECTURES))
+        check_choice("vision_init", self.vision_init, VISION_INITS)
         check_int("vocab_size", self.vocab_size, 512, 1 << 20)
         for name in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_size",
                      "vision_hidden_size", "vision_depth", "patch_size", "max_image_side"):
@@ -216,6 +224,8 @@ def build_tiny_vlm(out_dir: str | Path, config: TinyVLMConfig = TinyVLMConfig())
     model_cfg = _model_config(config, vocab, vocab_size)
     torch.manual_seed(config.seed)
     model = AutoModelForImageTextToText.from_config(model_cfg).to(torch.float32).eval()
+    if config.vision_init == "fan_in":
+        fan_in_vision_init(model, config.seed)
     model.generation_config = GenerationConfig(
         bos_token_id=vocab["<|endoftext|>"], eos_token_id=[vocab["<|im_end|>"], vocab["<|endoftext|>"]],
         pad_token_id=vocab["<|endoftext|>"], do_sample=True, temperature=1.0, top_k=0, top_p=1.0,
@@ -229,6 +239,20 @@ def build_tiny_vlm(out_dir: str | Path, config: TinyVLMConfig = TinyVLMConfig())
     (out / "chat_template.jinja").write_text(CHAT_TEMPLATE)
     (out / "tiny_vlm.json").write_text(json.dumps({"builder": "vlenvs_train.models.tiny", **asdict(config)}, indent=2))
     return out
+
+
+def fan_in_vision_init(model, seed: int) -> None:
+    """Re-draw the vision tower's weight matrices with std ``1/sqrt(fan_in)`` and its position embeddings
+    (Qwen3-VL) with std 1; norms and biases keep their values (see ``TinyVLMConfig.vision_init``)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, param in model.model.visual.named_parameters():
+            if "pos_embed" in name:
+                param.normal_(0.0, 1.0, generator=gen)
+            elif param.dim() >= 2:
+                param.normal_(0.0, param[0].numel() ** -0.5, generator=gen)
 
 
 def tiny_vlm_path(cache_dir: str | Path | None = None, config: TinyVLMConfig = TinyVLMConfig()) -> Path:

@@ -325,7 +325,12 @@ class ProcessWorker:
         return payload
 
     def _raise_if_start_failed(self, op: str) -> None:
-        if not self.answered:
+        """Before its first reply, a worker that exited by itself (code >= 0, not killed by a signal) failed to
+        start; a replacement would too."""
+        if self.answered:
+            return
+        self.process.join(1.0)
+        if self.process.exitcode is not None and self.process.exitcode >= 0:
             raise WorkerStartError(f"{self.name} died before answering its first request ({op!r}, exit code "
                                    f"{self.process.exitcode}); {WorkerStartError.HINT}")
 

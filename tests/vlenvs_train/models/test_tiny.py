@@ -55,6 +55,8 @@ def test_bad_config_names_the_choices():
 
     with pytest.raises(InvalidConfigError, match="architecture 'llava'.*'qwen2_5_vl'"):
         TinyVLMConfig(architecture="llava")
+    with pytest.raises(InvalidConfigError, match="vision_init 'xavier'.*'fan_in'"):
+        TinyVLMConfig(vision_init="xavier")
 
 
 def test_build_is_deterministic(tmp_path):
@@ -75,3 +77,25 @@ def test_tiny_vlm_path_builds_once_and_reuses(tmp_path):
     stamp = (first / "model.safetensors").stat().st_mtime_ns
     assert tiny_vlm_path(tmp_path, small) == first and (first / "model.safetensors").stat().st_mtime_ns == stamp
     assert tiny_vlm_path(tmp_path, TinyVLMConfig(seed=1)) != first
+
+
+def test_fan_in_vision_init_rescales_only_the_vision_tower(tmp_path):
+    """Qwen3-VL: vision matrices get std 1/sqrt(fan_in), position embeddings std 1; the language model and the
+    vision norms/biases keep transformers' init (same seed)."""
+    from safetensors.numpy import load_file
+
+    small = dict(hidden_size=64, num_heads=2, num_kv_heads=1, intermediate_size=64, vision_hidden_size=32,
+                 architecture="qwen3_vl")
+    hf = load_file(build_tiny_vlm(tmp_path / "hf", TinyVLMConfig(**small)) / "model.safetensors")
+    fan = load_file(build_tiny_vlm(tmp_path / "fan", TinyVLMConfig(**small, vision_init="fan_in")) / "model.safetensors")
+    assert hf.keys() == fan.keys()
+    checked = 0
+    for key, value in fan.items():
+        if ".visual." not in f".{key}" or (value.ndim < 2 and "pos_embed" not in key):
+            assert np.array_equal(value, hf[key]), key
+            continue
+        want = 1.0 if "pos_embed" in key else value[0].size ** -0.5
+        assert abs(float(value.std()) / want - 1) < 0.15, (key, float(value.std()), want)
+        assert float(hf[key].std()) < 0.5 * want  # the default init is much smaller
+        checked += 1
+    assert checked >= 8
