@@ -134,6 +134,13 @@ def test_strict_format_rejects_untagged_replies():
     assert env.step("<answer>up</answer>")["metadata"]["valid"]
 
 
+def test_prompt_style_compact_reaches_the_conversation():
+    env = make(MAZE, {"prompt_style": "compact", "answer_format": "answer"}, seed=5)
+    messages, _ = env.init(DATASET_PROMPT)
+    assert texts(messages[0]).startswith("Maze2D. Actions: up down left right.")
+    assert "Step 0" not in texts(messages[1])  # the compact user text is the bare instruction
+
+
 def test_geometry3k_correct_and_wrong_answers():
     kwargs = {"env_kwargs": {"max_attempts": 1}}
     right = make(GEO, kwargs, seed=4)
