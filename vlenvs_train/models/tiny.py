@@ -257,9 +257,11 @@ def fan_in_vision_init(model, seed: int) -> None:
 
 def tiny_vlm_path(cache_dir: str | Path | None = None, config: TinyVLMConfig = TinyVLMConfig()) -> Path:
     """The tiny model folder for ``config``, built once into ``cache_dir`` (default ``$VLENVS_CACHE`` or
-    ``~/.cache/vlenvs``) and reused; the folder name carries a fingerprint of the config and builder."""
+    ``~/.cache/vlenvs``) and reused; the folder name carries a fingerprint of the config, the builder and the
+    tokenizer's training texts."""
     root = Path(cache_dir or os.environ.get("VLENVS_CACHE") or Path.home() / ".cache" / "vlenvs")
-    code = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:8]
+    # the builder's code and the prompts the tokenizer is trained on (they live in the adapter's modules)
+    code = hashlib.sha1(Path(__file__).read_bytes() + "\n".join(tokenizer_corpus()).encode()).hexdigest()[:8]
     path = root / f"tiny-{config.architecture}-{config.fingerprint()}-{code}"
     if (path / "tiny_vlm.json").exists():
         return path

@@ -99,3 +99,15 @@ def test_fan_in_vision_init_rescales_only_the_vision_tower(tmp_path):
         assert float(hf[key].std()) < 0.5 * want  # the default init is much smaller
         checked += 1
     assert checked >= 8
+
+
+def test_a_change_to_the_tokenizer_texts_builds_a_new_folder(tmp_path, monkeypatch):
+    """The prompts the tokenizer is trained on live in other modules: editing them must not reuse a stale cache."""
+    from vlenvs_train.models import tiny
+
+    small = TinyVLMConfig(hidden_size=64, num_heads=2, num_kv_heads=1, intermediate_size=64, vision_hidden_size=32)
+    first = tiny.tiny_vlm_path(tmp_path, small)
+    corpus = tiny.tokenizer_corpus()
+    monkeypatch.setattr(tiny, "tokenizer_corpus", lambda: [*corpus, "Geometry3k. Answer: a number."])
+    second = tiny.tiny_vlm_path(tmp_path, small)
+    assert second != first and (second / "tokenizer.json").exists()
