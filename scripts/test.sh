@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
+bash scripts/docs.sh   # the docs site, warnings as errors
 .venv/bin/python -m pytest -m "not vllm" "$@"
 if [ -x .venv-vllm/bin/python ] && .venv-vllm/bin/python -c "import vllm" >/dev/null 2>&1; then
   echo "vLLM found in .venv-vllm: running the vLLM tests"
