@@ -25,8 +25,12 @@ def check_model_path(path: str) -> None:
     ``org/name`` that is not a local path. Nothing is downloaded or loaded."""
     if path == "tiny":
         return
-    local = Path(path).expanduser()
-    if local.exists():
+    try:
+        local = Path(path).expanduser()
+        exists = local.exists()
+    except (OSError, ValueError) as e:  # a NUL byte, a name too long, ...
+        raise out_of_range("model.path", path, f"{PATH_FORMS}; not a usable path ({e})") from None
+    if exists:
         if not local.is_dir():
             raise out_of_range("model.path", path, f"{PATH_FORMS}; this is a file, not a folder")
         if not (local / "config.json").is_file():

@@ -26,12 +26,15 @@ def check_out_dir(out_dir: Any) -> None:
     its nearest existing ancestor is a folder in which a folder can be made (tried, then removed at once)."""
     if not isinstance(out_dir, str) or not out_dir:
         raise out_of_range("out_dir", out_dir, "a folder path (a non-empty string)")
-    path = Path(out_dir).expanduser().absolute()
-    if path.exists() and not path.is_dir():
+    try:
+        path = Path(out_dir).expanduser().absolute()
+        base = path
+        while not base.exists():
+            base = base.parent
+    except (OSError, ValueError) as e:  # a NUL byte, a name too long, ...
+        raise out_of_range("out_dir", out_dir, f"a usable folder path ({e})") from None
+    if base == path and not path.is_dir():
         raise out_of_range("out_dir", out_dir, "a folder path; this is an existing file")
-    base = path
-    while not base.exists():
-        base = base.parent
     if not base.is_dir():
         raise out_of_range("out_dir", out_dir, f"a folder path; {str(base)!r} is a file")
     try:  # os.access alone says yes to root on read-only or virtual file systems (/proc)
