@@ -104,3 +104,24 @@ def test_rollout_section_defaults_to_sync_and_maps_onto_the_pipeline_config(tmp_
     served = {"sampler": {"backend": "openai_server"}, "grpo": {"iterations": 0},
               "rollout": {"backend": "process", "policy_concurrency": 8}}
     assert config_from_dict(served).rollout.pipeline_config().policy_concurrency == 8
+
+
+def test_every_section_field_has_a_docstring_and_every_module_is_small():
+    import ast
+    from pathlib import Path
+
+    import vlenvs_train.train.config as package
+
+    for path in Path(package.__file__).parent.glob("*.py"):
+        source = path.read_text()
+        assert len(source.splitlines()) < 500, path
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ClassDef) and any(getattr(d, "id", getattr(d, "attr", None)) == "dataclass"
+                                                      or getattr(getattr(d, "func", None), "id", None) == "dataclass"
+                                                      for d in node.decorator_list):
+                body = node.body
+                for i, stmt in enumerate(body):
+                    if isinstance(stmt, ast.AnnAssign):
+                        doc = body[i + 1] if i + 1 < len(body) else None
+                        assert isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant), \
+                            f"{path.name}: {node.name}.{stmt.target.id} has no docstring"
