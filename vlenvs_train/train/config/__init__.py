@@ -16,6 +16,7 @@ the YAML side, :mod:`.fields` the key and type checks they share.
 """
 
 from vlenvs_train.adapter.agent import AgentConfig
+from vlenvs_train.rollout.pipeline import PipelineConfig
 from vlenvs_train.train.config.env import EnvConfig, check_env
 from vlenvs_train.train.config.fields import build_section, check_keys, check_value
 from vlenvs_train.train.config.model import DEVICES, DTYPES, ModelConfig, check_device, check_model_path
@@ -38,7 +39,7 @@ from vlenvs_train.train.config.stages import EvalConfig, GRPOConfig, SFTConfig
 
 __all__ = [
     "BACKENDS", "DEVICES", "DTYPES", "RECIPES_DIR", "ROLLOUT_BACKENDS", "SECTIONS",
-    "AgentConfig", "EnvConfig", "EvalConfig", "GRPOConfig", "ModelConfig", "RolloutConfig", "SFTConfig",
+    "AgentConfig", "EnvConfig", "EvalConfig", "GRPOConfig", "ModelConfig", "PipelineConfig", "RolloutConfig", "SFTConfig",
     "SamplerConfig", "TrainConfig",
     "apply_overrides", "build_section", "check_device", "check_env", "check_keys", "check_model_path",
     "check_out_dir", "check_value", "config_from_dict", "deep_merge", "load_recipe", "load_yaml",
