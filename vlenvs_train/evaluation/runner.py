@@ -59,16 +59,16 @@ def run_eval(config: EvalRunConfig, *, policy: BatchedPolicy | None = None, over
 
 def _play_chunk(config: EvalRunConfig, entry: EnvEntry, policy: BatchedPolicy, chunk: list[int],
                 store: ResultStore) -> list[dict[str, Any]]:
-    """Play the seeds of ``chunk`` not yet done; their records (frames kept for the viewer's seeds)."""
-    seeds = [s for s in chunk if not store.done(entry.key, s)]
+    """Play the whole ``chunk`` (so every episode plays as in an uninterrupted run, even when a torn write
+    saved part of the batch) and return the records of its seeds not yet saved (frames for the viewer's)."""
     viewer_seeds = set(config.seeds[:config.viewer_episodes])
-    frames: list[list[np.ndarray]] | None = [] if viewer_seeds & set(seeds) else None
+    frames: list[list[np.ndarray]] | None = [] if viewer_seeds & set(chunk) else None
     recorder = PromptRecorder(policy)
-    episodes = play.play_episodes(entry, config.agent, recorder, seeds, frames)
+    episodes = play.play_episodes(entry, config.agent, recorder, chunk, frames)
     return [episode_record(ep, env_key=entry.key, env_id=entry.id, seed=seed, recorder=recorder,
                            frames=frames[i] if frames is not None and seed in viewer_seeds else None,
                            image_size=config.viewer_image_size, max_frames=config.viewer_max_frames)
-            for i, (ep, seed) in enumerate(zip(episodes, seeds))]
+            for i, (ep, seed) in enumerate(zip(episodes, chunk)) if not store.done(entry.key, seed)]
 
 
 def write_reports(config: EvalRunConfig, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
