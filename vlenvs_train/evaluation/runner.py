@@ -52,7 +52,7 @@ def run_eval(config: EvalRunConfig, *, policy: BatchedPolicy | None = None, over
                         f"({sum(store.done(entry.key, s) for s in config.seeds)}/{config.episodes})")
         records = [store.records[(e.key, s)] for e in config.envs for s in config.seeds]
         summary = summarize(records, [e.key for e in config.envs])
-        write_reports(config, summary, records)
+        write_reports(config, summary, records, type(policy).__name__ if policy is not None else None)
     log(to_table(summary))
     return summary
 
@@ -71,8 +71,10 @@ def _play_chunk(config: EvalRunConfig, entry: EnvEntry, policy: BatchedPolicy, c
             for i, (ep, seed) in enumerate(zip(episodes, chunk)) if not store.done(entry.key, seed)]
 
 
-def write_reports(config: EvalRunConfig, summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
-    """``summary.json``, ``summary.csv`` and (with ``viewer_episodes > 0``) ``viewer.html`` in ``config.out``."""
+def write_reports(config: EvalRunConfig, summary: dict[str, Any], records: list[dict[str, Any]],
+                  policy_name: str | None = None) -> None:
+    """``summary.json``, ``summary.csv`` and (with ``viewer_episodes > 0``) ``viewer.html`` in ``config.out``;
+    ``policy_name`` names a policy given instead of ``config.policy``."""
     out = Path(config.out)
     about = {"identity": config.identity(), "envs": [e.to_dict() | {"key": e.key} for e in config.envs],
              "episodes": config.episodes, "seeds": [config.seed, config.seed + config.episodes - 1]}
@@ -81,5 +83,6 @@ def write_reports(config: EvalRunConfig, summary: dict[str, Any], records: list[
     if config.viewer_episodes:
         viewer_seeds = set(config.seeds[:config.viewer_episodes])
         shown = [r for r in records if r["seed"] in viewer_seeds]
-        title = f"vlenvs evaluation: {config.policy.kind}" + (f" {config.policy.model}" if config.policy.model else "")
+        model = f" {config.policy.model}" if config.policy.model else ""
+        title = f"vlenvs evaluation: {policy_name or config.policy.kind + model}"
         write_viewer(shown, out / "viewer.html", title=title)

@@ -128,7 +128,7 @@ JS = r"""
     setText('reply', t.reply === undefined ? '' : t.reply);
     setText('action', t.valid ? t.action : t.action + ' (fallback: the reply was invalid)');
     setText('parse-error', t.parse_error || '\u2014');
-    setText('reward', t.reward === undefined ? '' : String(t.reward));
+    setText('reward', t.reward === undefined ? '' : Number(t.reward).toFixed(3));
     setText('feedback', t.feedback || '\u2014');
     setText('info', JSON.stringify(t.info || {}));
   }

@@ -158,3 +158,18 @@ def test_cli_killed_with_sigkill_resumes(tmp_path):
         assert main(argv(tmp_path / "whole")) == 0
     assert episodes(killed) == episodes(tmp_path / "whole")
     assert reports(killed) == reports(tmp_path / "whole")
+
+
+@pytest.mark.slow
+def test_the_tiny_model_with_transformers(tmp_path, tiny_model_path):
+    """The trainer's hf backend on a model folder: untrained replies are recorded and counted invalid."""
+    out = tmp_path / "out"
+    assert main(["--env", "vlenvs/Maze2D-v0", "--preset", "easy", "--env-kwarg", "max_steps=2", "--policy", "hf",
+                 "--model", str(tiny_model_path), "--device", "cpu", "--max-new-tokens", "4", "--episodes", "2",
+                 "--answer-format", "answer", "--out", str(out)]) == 0
+    recs = list(episodes(out).values())
+    summary, _ = reports(out)
+    invalid = sum(not t["valid"] for r in recs for t in r["turns"])
+    assert summary["all"]["invalid_rate"] == invalid / sum(r["length"] for r in recs)
+    assert all(t["parse_error"] for r in recs for t in r["turns"] if not t["valid"])
+    assert (out / "viewer.html").stat().st_size > 1000
