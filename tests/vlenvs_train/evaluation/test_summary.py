@@ -1,0 +1,41 @@
+"""Summary metrics: pooled correctly over envs and families, and the same in JSON, CSV and the table."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vlenvs_train.evaluation.summary import metrics, summarize, to_csv, to_table
+
+record = st.builds(lambda env, fam, success, ret, length, invalid: {
+    "env": f"E{env}", "family": f"F{fam}", "success": success, "return": ret, "length": length,
+    "invalid": min(invalid, length)},
+    st.integers(0, 3), st.integers(0, 1), st.booleans(), st.floats(-5, 5), st.integers(1, 20), st.integers(0, 20))
+
+
+@given(st.lists(record, min_size=1, max_size=30))
+def test_families_and_all_pool_the_episodes_of_their_envs(recs):
+    s = summarize(recs, env_order=["E3", "E0"])
+    first = [k for k in ("E3", "E0") if k in s["envs"]]
+    assert list(s["envs"])[:len(first)] == first and list(s["envs"])[len(first):] == sorted(set(s["envs"]) - {"E3", "E0"})
+    for group in ("envs", "families"):
+        assert sum(m["episodes"] for m in s[group].values()) == len(recs) == s["all"]["episodes"]
+        wins = sum(m["success_rate"] * m["episodes"] for m in s[group].values())
+        assert abs(wins - sum(r["success"] for r in recs)) < 1e-9
+        turns = sum(m["mean_length"] * m["episodes"] for m in s[group].values())
+        assert abs(sum(m["invalid_rate"] * m["mean_length"] * m["episodes"] for m in s[group].values())
+                   - sum(r["invalid"] for r in recs)) < 1e-6 * max(1.0, turns)
+    assert 0 <= s["all"]["invalid_rate"] <= 1
+    rows = list(csv.DictReader(io.StringIO(to_csv(s))))
+    assert len(rows) == len(s["envs"]) + len(s["families"]) + 1 == len(to_table(s).splitlines()) - 2
+    assert float(rows[-1]["success_rate"]) == s["all"]["success_rate"]
+
+
+def test_invalid_rate_is_per_reply_not_per_episode():
+    m = metrics([{"success": True, "return": 1.0, "length": 1, "invalid": 1},
+                 {"success": False, "return": 0.0, "length": 9, "invalid": 0}])
+    assert m == {"episodes": 2, "success_rate": 0.5, "mean_return": 0.5, "invalid_rate": 0.1, "mean_length": 5.0}
+    assert metrics([])["episodes"] == 0
