@@ -14,3 +14,11 @@ if [[ "$EXTRAS" == *test* || "$EXTRAS" == *train* ]]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$EXTRAS]"
+# The trajectory viewer's browser test drives Debian's Chromium (no browser download): install it where we can.
+if [[ "$EXTRAS" == *test* ]] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: chromium not found and not root: the viewer's browser test will be skipped (apt-get install chromium)"
+  fi
+fi
