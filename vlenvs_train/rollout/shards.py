@@ -14,7 +14,7 @@ import numpy as np
 
 from vlenvs_train.policies.base import BatchedPolicy, PolicyOutput, PolicyRequest, StepRecord
 from vlenvs_train.rollout.collect import Episode
-from vlenvs_train.rollout.timing import BusyClock
+from vlenvs_train.policies.timing import BusyClock
 from vlenvs_train.rollout.workers import ShardInfo
 
 
