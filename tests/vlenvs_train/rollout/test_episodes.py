@@ -9,6 +9,8 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import vlenvs_train
 from vlenvs_train.adapter.agent import AgentConfig, BatchedAgent
@@ -113,6 +115,22 @@ def test_sync_collect_equals_the_one_shard_pipeline(mode):
         got = pipe.collect_episodes(num_envs=4, num_episodes=10, seed=5)
     assert [(e.env_index, e.episode_id, content(e)) for e in got] == \
         [(e.env_index, e.episode_id, content(e)) for e in want]
+
+
+@settings(max_examples=12, deadline=None)
+@given(seeds=st.lists(st.integers(0, 10_000), min_size=1, max_size=5), mode=st.sampled_from(MODES),
+       shards=st.integers(1, 5), max_steps=st.integers(1, 8))
+def test_any_seeds_any_mode_any_sharding_give_the_same_episodes(seeds, mode, shards, max_steps):
+    kwargs = {"size": 5, "image_size": 16, "max_steps": max_steps}
+    ref_env = EnvFactory("vlenvs/Maze2D-v0", kwargs).make(len(seeds))
+    want = [content(e) for e in play_seeds(ref_env, BatchedAgent(Alternating(), ref_env), seeds)]
+    env = EnvFactory("vlenvs/Maze2D-v0", {**kwargs, "autoreset_mode": mode}).make(len(seeds))
+    assert [content(e) for e in play_seeds(env, BatchedAgent(Alternating(), env), seeds)] == want
+    config = PipelineConfig("inline", num_workers=1, num_shards=min(shards, len(seeds)))
+    with RolloutPipeline(EnvFactory("vlenvs/Maze2D-v0", {**kwargs, "autoreset_mode": mode}), Alternating(),
+                         config=config) as pipe:
+        assert [content(e) for e in pipe.play_seeds(seeds)] == want
+    assert all(len(c[5]) <= max_steps for c in want)
 
 
 def test_next_step_envs_all_on_their_reset_step_still_step():
