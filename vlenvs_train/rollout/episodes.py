@@ -265,4 +265,5 @@ class EpisodeLoop:
         """One episode per env: hand in the episodes the step limit cut off, as they are."""
         if self.task.one_per_env:
             for i in np.flatnonzero(~self.idle):
-                self.task.finish(self.part, int(i), self.current[i], self.frames[i] if self.frames is not None else None)
+                frames = self.frames[i] if self.frames is not None else None
+                self.task.finish(self.part, int(i), self.current[i], frames)

@@ -7,7 +7,14 @@ import numpy as np
 from PIL import Image
 
 from vlenvs.core.language import language_specs
-from vlenvs_train.chat.messages import Turn, build_messages, images_of, png_data_url, to_openai_messages, to_template_messages
+from vlenvs_train.chat.messages import (
+    Turn,
+    build_messages,
+    images_of,
+    png_data_url,
+    to_openai_messages,
+    to_template_messages,
+)
 from vlenvs_train.chat.prompts import system_prompt, user_text
 
 ENV_SPECS = language_specs()
