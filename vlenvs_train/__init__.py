@@ -3,11 +3,16 @@
 ``import vlenvs_train`` is light (numpy, gymnasium): torch/transformers load only when a transformers-backed
 piece is used, vLLM only inside :mod:`vlenvs_train.policies.vllm_engine`, httpx only in the server client.
 
-- :mod:`vlenvs_train.adapter`: per-env prompts and parsers, :class:`BatchedAgent`.
+Packages import downward only: ``cli -> train -> algos -> rollout -> policies -> adapter -> chat``
+(``models``, beside ``chat``, imports only ``chat``; ``integrations`` sits beside ``train``).
+
+- :mod:`vlenvs_train.chat`: the leaf: chat messages, prompt text, policy request/reply types, special tokens.
+- :mod:`vlenvs_train.adapter`: parsers and :class:`BatchedAgent` (env language specs come from the envs'
+  own ``language.py``, :mod:`vlenvs.core.language`).
 - :mod:`vlenvs_train.policies`: the :class:`BatchedPolicy` protocol and its backends (``hf``, ``vllm_engine``,
   ``openai_server``, ``oracle``/``random``), and :mod:`~vlenvs_train.policies.scoring` (trainer-side log-probs).
 - :mod:`vlenvs_train.models.tiny`: builds the tiny offline Qwen2.5-VL model folder.
-- :mod:`vlenvs_train.rollout`: a synchronous episode-collection loop.
+- :mod:`vlenvs_train.rollout`: the one episode loop (every autoreset mode), synchronous or on env workers.
 """
 
 from vlenvs_train.adapter.agent import AgentConfig, BatchedAgent

@@ -147,3 +147,40 @@ def test_bad_reset_options():
         venv.reset(options={"mask": np.ones(4, bool)})
     with pytest.raises(ResetNeededError):
         venv.reset(options={"reset_mask": np.array([True, False, False, False])})
+
+
+@pytest.mark.parametrize("env_id", sorted(vlenvs.ENVS))
+@pytest.mark.parametrize("mode", ["NextStep", "SameStep", "Disabled"])
+def test_make_vec_honours_max_episode_steps_as_make_does(env_id, mode):
+    """``max_episode_steps`` truncates the episodes of ``gym.make_vec`` exactly where ``gym.make``'s TimeLimit
+    does (the same steps, rewards and flags), in every autoreset mode."""
+    kw = {"vlenvs/Geometry3k-v0": {"max_attempts": 4}}.get(env_id, {"image_size": 16, "max_steps": 50})
+    limit = 2
+    single = gym.make(env_id, max_episode_steps=limit, **kw)
+    assert single.spec.max_episode_steps == limit
+    vec = gym.make_vec(env_id, num_envs=1, max_episode_steps=limit, autoreset_mode=mode, **kw)
+    assert vec.unwrapped.max_episode_steps == limit
+    single.reset(seed=3)
+    vec.reset(seed=3)
+    wrong = "0" if env_id == "vlenvs/Geometry3k-v0" else 0  # Geometry3k: a wrong answer keeps the episode going
+    for t in range(limit):
+        _, r1, te1, tr1, _ = single.step(wrong)
+        _, r2, te2, tr2, _ = vec.step((wrong,) if isinstance(wrong, str) else np.array([wrong]))
+        assert (float(r1), bool(te1), bool(tr1)) == (float(r2[0]), bool(te2[0]), bool(tr2[0]))
+    assert tr1 and not te1
+    if mode == "Disabled":
+        with pytest.raises(ResetNeededError):
+            vec.step((wrong,) if isinstance(wrong, str) else np.array([wrong]))
+        vec.reset(options={"reset_mask": np.array([True])})
+    else:  # the next episode gets the full limit again
+        if mode == "NextStep":
+            vec.step((wrong,) if isinstance(wrong, str) else np.array([wrong]))  # the reset step
+    for t in range(limit):
+        _, _, te, tr, _ = vec.step((wrong,) if isinstance(wrong, str) else np.array([wrong]))
+        assert bool(tr[0]) == (t == limit - 1) and not te[0]
+
+
+def test_max_episode_steps_is_validated():
+    with pytest.raises(InvalidConfigError, match="max_episode_steps"):
+        make_vec(max_episode_steps=0)
+    assert make_vec().unwrapped.max_episode_steps is None

@@ -9,7 +9,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from vlenvs.core.batched import BatchedCore, CoreAccess
-from vlenvs.core.config import build_config
+from vlenvs.core.config import build_config, check_int
 from vlenvs.core.errors import InvalidConfigError, ResetNeededError, invalid_choice
 
 RENDER_MODES = ("rgb_array", "ansi")
@@ -48,6 +48,8 @@ class NativeVectorEnv(CoreAccess, VectorEnv):
         copy: return a copy of the image batch (default). ``False`` returns the core's persistent buffer,
             which later steps overwrite in place: fastest, but copy what you keep.
         preset: a named config preset of the env; other keyword arguments override its fields.
+        max_episode_steps: truncate every episode after this many steps, as ``gym.make``'s ``TimeLimit`` does
+            (``gym.make_vec`` passes the registry's or the caller's value); ``None``: only the env's own limit.
     """
 
     core_cls: ClassVar[type[BatchedCore]]
@@ -60,11 +62,15 @@ class NativeVectorEnv(CoreAccess, VectorEnv):
         render_mode: str | None = None,
         copy: bool = True,
         preset: str | None = None,
+        max_episode_steps: int | None = None,
         **config_kwargs: Any,
     ) -> None:
         if render_mode is not None and render_mode not in RENDER_MODES:
             raise invalid_choice("render_mode for a vector env", render_mode, RENDER_MODES)
-        config_kwargs.pop("max_episode_steps", None)  # the core truncates itself; see the env's config
+        if max_episode_steps is not None:
+            check_int("max_episode_steps", max_episode_steps, 1)
+        self.max_episode_steps = max_episode_steps
+        """Steps after which an episode is truncated on top of the env's own limit (``None``: no extra limit)."""
         config = build_config(self.core_cls.config_cls, self.core_cls.presets, preset, config_kwargs)
         self.core = self.core_cls(config, num_envs)
         self.num_envs = self.core.num_envs
@@ -77,6 +83,7 @@ class NativeVectorEnv(CoreAccess, VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._needs_reset = np.ones(self.num_envs, dtype=bool)  # episode over (or never started)
+        self._elapsed = np.zeros(self.num_envs, dtype=np.int64)  # steps of each env's current episode
         self._started = False
 
     # ------------------------------------------------------------------ API
@@ -104,6 +111,7 @@ class NativeVectorEnv(CoreAccess, VectorEnv):
             idx = np.flatnonzero(mask)
         self.core.reset_envs(idx)
         self._needs_reset[idx] = False
+        self._elapsed[idx] = 0
         self._started = True
         return self._obs(), with_masks(self.core.info())
 
@@ -117,6 +125,7 @@ class NativeVectorEnv(CoreAccess, VectorEnv):
             reset_idx = np.flatnonzero(self._needs_reset)
             if reset_idx.size:
                 self.core.reset_envs(reset_idx)
+                self._elapsed[reset_idx] = 0
             active = ~self._needs_reset
         else:
             if mode == AutoresetMode.DISABLED and self._needs_reset.any():
@@ -127,6 +136,9 @@ class NativeVectorEnv(CoreAccess, VectorEnv):
                 )
             active = np.ones(self.num_envs, dtype=bool)
         reward, terminated, truncated = self.core.step(actions, active)
+        self._elapsed[active] += 1
+        if self.max_episode_steps is not None:  # gymnasium's TimeLimit: truncated once the limit is reached
+            truncated = truncated | (active & (self._elapsed >= self.max_episode_steps))
         done = terminated | truncated
         self._needs_reset = done.copy()
         info = with_masks(self.core.info())
@@ -156,6 +168,7 @@ class NativeVectorEnv(CoreAccess, VectorEnv):
         final_info = with_masks({k: v for k, v in info.items() if not k.startswith("_")}, done.copy())
         self.core.reset_envs(idx)
         self._needs_reset[idx] = False
+        self._elapsed[idx] = 0
         info = with_masks(self.core.info())
         info["final_obs"], info["_final_obs"] = final_obs, done.copy()
         info["final_info"], info["_final_info"] = final_info, done.copy()

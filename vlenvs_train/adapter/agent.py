@@ -12,9 +12,11 @@ from gymnasium import spaces
 from vlenvs.core.config import check_choice, check_float, check_int
 from vlenvs.core.errors import InvalidConfigError, invalid_choice
 from vlenvs_train.adapter.parsing import ParseResult, make_parser
-from vlenvs_train.adapter.prompts import ANSWER_FORMATS, PROMPT_STYLES, Turn, build_messages, system_prompt, user_text
+from vlenvs_train.adapter.records import StepRecord
 from vlenvs_train.adapter.specs import EnvSpec, spec_for_env
-from vlenvs_train.policies.base import BatchedPolicy, PolicyRequest, StepRecord, check_outputs
+from vlenvs_train.chat.messages import Turn, build_messages
+from vlenvs_train.chat.prompts import ANSWER_FORMATS, PROMPT_STYLES, system_prompt, user_text
+from vlenvs_train.chat.types import BatchedPolicy, PolicyRequest, check_outputs
 
 FALLBACKS = ("action", "random")
 

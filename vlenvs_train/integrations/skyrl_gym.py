@@ -4,7 +4,9 @@ SkyRL's generators drive one :class:`~skyrl_gym.envs.base_text_env.BaseTextEnv` 
 ``env = skyrl_gym.make(env_class, env_config=..., extras=...)``, ``conversation, meta = env.init(prompt)``,
 then ``out = env.step(model_text)`` until ``out["done"]``, appending ``out["observations"]`` (chat messages)
 to the conversation. :class:`VlenvsTextEnv` does this for one vlenvs env through vlenvs_train's own agent
-(:class:`~vlenvs_train.adapter.agent.BatchedAgent`): the same system prompt, per-turn user text, parser,
+(:class:`~vlenvs_train.adapter.agent.BatchedAgent`) and episode loop (one
+:meth:`~vlenvs_train.rollout.episodes.EpisodeLoop.step` per reply; env built by
+:class:`~vlenvs_train.rollout.envs.EnvFactory`): the same system prompt, per-turn user text, parser,
 invalid-reply fallback, penalty and feedback as vlenvs_train's trainer, so both stacks see the same episodes.
 :func:`register_vlenvs` registers every id of :data:`vlenvs.ENVS` under its Gymnasium id
 (``"vlenvs/Maze2D-v0"``, ...): that id is the dataset's ``env_class``.
@@ -27,7 +29,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import gymnasium as gym
 import numpy as np
 
 try:
@@ -42,8 +43,10 @@ import vlenvs
 from vlenvs.core.config import check_choice, check_int
 from vlenvs.core.errors import InvalidConfigError, ResetNeededError, invalid_choice, out_of_range
 from vlenvs_train.adapter.agent import AgentConfig, BatchedAgent
-from vlenvs_train.adapter.prompts import to_openai_messages, to_pil
-from vlenvs_train.policies.base import PolicyOutput, PolicyRequest
+from vlenvs_train.chat.messages import to_openai_messages, to_pil
+from vlenvs_train.chat.types import PolicyOutput, PolicyRequest
+from vlenvs_train.rollout.envs import EnvFactory, episode_limit
+from vlenvs_train.rollout.episodes import EpisodeLoop, Part, PlaySeedsTask, VectorEnvOps
 
 ImageFormat = Literal["data_url", "pil", "array", "text"]
 IMAGE_FORMATS = ("data_url", "pil", "array", "text")
@@ -224,41 +227,41 @@ class VlenvsTextEnv(BaseTextEnv):
         self.env_id = env_id
         self.config = VlenvsTextEnvConfig.from_skyrl(env_config, extras)
         self.max_turns = self.config.max_turns
-        kwargs = dict(self.config.env_kwargs)
-        if self.config.preset is not None:
-            kwargs["preset"] = self.config.preset
-        text_view = self.config.image_format == "text"
-        self.env = gym.make_vec(env_id, num_envs=1, autoreset_mode="Disabled",
-                                render_mode="ansi" if text_view else None, **kwargs)
+        view = {"render_mode": "ansi"} if self.config.image_format == "text" else {}
+        self.factory = EnvFactory(env_id, {**self.config.env_kwargs, "autoreset_mode": "Disabled", **view},
+                                  self.config.preset)
+        self.env = self.factory.make(1)
         self._relay = _Relay()
         self.agent = BatchedAgent(self._relay, self.env, self.config.agent)
         self.legal_actions = self.agent.legal
         self.episode_return, self.success, self.done = 0.0, False, False
-        self._obs: dict[str, Any] | None = None
-        self._info: dict[str, Any] = {}
+        self.loop: EpisodeLoop | None = None
 
     def init(self, prompt: Any = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Start the episode; return the chat prompt (system + first user message) and metadata."""
-        self._obs, self._info = self.env.reset(seed=self.config.seed)
         self.agent = BatchedAgent(self._relay, self.env, self.config.agent)  # fresh counters and fallback RNG
+        self.loop = EpisodeLoop(VectorEnvOps(self.env), self.agent, "Disabled", PlaySeedsTask([self.config.seed]),
+                                Part(0, 0, 1, episode_limit(self.env)))
+        self.loop.start()
         self.turns, self.episode_return, self.success, self.done = 0, 0.0, False, False
         metadata = {"env_id": self.env_id, "seed": self.config.seed, "legal_actions": list(self.legal_actions),
-                    "info": _info_row(self._info)}
+                    "info": _info_row(self.loop.info)}
         return self._prompt(), metadata
 
     def step(self, action: str) -> BaseTextEnvStepOutput:
         """Parse the model's reply, step the env, return the next observation, reward, done and metadata."""
-        if self._obs is None:
+        if self.loop is None:
             raise ResetNeededError("step() called before init(); call init(prompt) first")
         if self.done:
             raise ResetNeededError("step() called after the episode ended (done=True); call init() to start another")
         self.turns += 1
         self._relay.text = str(action)
-        actions, _ = self.agent.act(self._obs, self._info)
-        self._obs, env_reward, terminated, truncated, self._info = self.env.step(actions)
-        record = self.agent.observe(env_reward, terminated, truncated, self._info)[0]
+        stepped = self.loop.step()
+        assert stepped and self.loop.last_step is not None, "a running episode always steps"
+        env_reward, terminated, truncated, info = self.loop.last_step
+        record = self.loop.records[0]
         assert record is not None, "the agent records every active env"
-        row = _info_row(self._info)
+        row = _info_row(info)
         env_done = bool(terminated[0] or truncated[0])
         out_of_turns = self.max_turns is not None and self.turns >= self.max_turns
         self.done = env_done or out_of_turns
@@ -287,7 +290,8 @@ class VlenvsTextEnv(BaseTextEnv):
     # ------------------------------------------------------------ internals
     def _prompt(self) -> list[dict[str, Any]]:
         """System prompt + the current user turn, in the configured image format."""
-        request = self.agent.requests(self._obs, self._info, np.zeros(1, dtype=np.int64))[0]
+        assert self.loop is not None
+        request = self.agent.requests(self.loop.obs, self.loop.info, np.zeros(1, dtype=np.int64))[0]
         view = self.env.render()[0] if self.config.image_format == "text" else None
         return encode_messages(request.messages, self.config.image_format, view)
 

@@ -16,7 +16,7 @@ from typing import Any
 from transformers import AutoProcessor, ProcessorMixin
 from transformers.models.qwen2_5_vl.processing_qwen2_5_vl import Qwen2_5_VLProcessor
 
-from vlenvs_train.policies.base import VISION_SPECIAL_TOKENS
+from vlenvs_train.chat.tokens import VISION_SPECIAL_TOKENS
 
 
 class VLImageTextProcessor(Qwen2_5_VLProcessor):

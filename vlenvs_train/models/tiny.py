@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Literal
 
 from vlenvs.core.config import check_choice, check_int
-from vlenvs_train.adapter.specs import ENV_SPECS
+from vlenvs.core.language import language_specs
+from vlenvs_train.chat.prompts import answer_format_text, system_prompt, user_text
 
 #: Qwen's special tokens (chat, grounding, vision), in Qwen's order.
 QWEN_SPECIAL_TOKENS = (
@@ -65,7 +66,7 @@ class TinyVLMConfig:
     """Sizes of the tiny model. Defaults give ~0.6 M parameters and a ~2.5 MB folder."""
 
     vocab_size: int = 1024
-    """BPE vocabulary trained on the adapter's prompts (special and tag tokens included)."""
+    """BPE vocabulary trained on the envs' prompts (special and tag tokens included)."""
     hidden_size: int = 128
     """Width of the language model (and of the vision merger's output)."""
     num_layers: int = 2
@@ -109,26 +110,19 @@ class TinyVLMConfig:
 
 
 def tokenizer_corpus() -> list[str]:
-    """Texts the tokenizer is trained on: the adapter's prompts, env instructions, answers, numbers."""
-    from vlenvs_train.adapter.prompts import answer_format_text, system_prompt, user_text
-
+    """Texts the tokenizer is trained on: every vlenvs env's prompts (from its language spec, found through the
+    registry), the env's own phrases (e.g. its instructions), answers and numbers."""
+    specs = list(language_specs().values())
     texts = []
-    for spec in ENV_SPECS.values():
+    for spec in specs:
         names = tuple(spec.action_help) or ("answer",)
         for fmt in ("think", "answer"):
             texts += [system_prompt(spec, names, fmt, style) for style in ("full", "compact")]
             texts.append(answer_format_text(fmt))
         texts += [f"<think>I should {a.replace('_', ' ')}.</think><answer>{a}</answer>" for a in names]
         texts += list(spec.synonyms) + list(spec.feedback.values())
-    try:  # instructions as the envs word them (Maze2D's templates; other envs may add theirs)
-        from vlenvs.envs.maze2d.tasks import COLOR_NAMES, REACH_TEMPLATES, SHAPES, STOP_SUFFIXES
-
-        for i, t in enumerate(REACH_TEMPLATES):
-            agent = f"{COLOR_NAMES[i % len(COLOR_NAMES)]} {SHAPES[i % len(SHAPES)]}"
-            goal = f"{COLOR_NAMES[(i + 3) % len(COLOR_NAMES)]} {SHAPES[(i + 1) % len(SHAPES)]}"
-            texts.append(t.format(agent=agent, goal=goal) + STOP_SUFFIXES[i % len(STOP_SUFFIXES)].format(goal=goal))
-    except ImportError:  # pragma: no cover - maze2d is part of vlenvs
-        pass
+    for spec in specs:
+        texts += list(spec.phrases)
     texts += [user_text("Find the value of x.", k, "Your last reply was invalid.") for k in range(20)]
     texts += [" ".join(str(n) for n in range(k, k + 50)) for k in range(0, 500, 50)]
     texts.append("The angle is 45 degrees, the side is 3.5 cm and the area is 12 square units; x = 2, y = sqrt(3).")
@@ -260,7 +254,7 @@ def tiny_vlm_path(cache_dir: str | Path | None = None, config: TinyVLMConfig = T
     ``~/.cache/vlenvs``) and reused; the folder name carries a fingerprint of the config, the builder and the
     tokenizer's training texts."""
     root = Path(cache_dir or os.environ.get("VLENVS_CACHE") or Path.home() / ".cache" / "vlenvs")
-    # the builder's code and the prompts the tokenizer is trained on (they live in the adapter's modules)
+    # the builder's code and the texts the tokenizer is trained on (prompts and env phrases live elsewhere)
     code = hashlib.sha1(Path(__file__).read_bytes() + "\n".join(tokenizer_corpus()).encode()).hexdigest()[:8]
     path = root / f"tiny-{config.architecture}-{config.fingerprint()}-{code}"
     if (path / "tiny_vlm.json").exists():

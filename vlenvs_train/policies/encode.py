@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from vlenvs_train.adapter.prompts import to_template_messages
+from vlenvs_train.chat.messages import to_template_messages
 from vlenvs_train.policies.base import PolicyError
 
 

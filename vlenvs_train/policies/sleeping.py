@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from vlenvs.core.config import check_float
 from vlenvs_train.policies.base import BatchedPolicy, PolicyOutput, PolicyRequest
 from vlenvs_train.policies.oracle import OraclePolicy
-from vlenvs_train.rollout.timing import BusyClock
+from vlenvs_train.policies.timing import BusyClock
 
 
 class SleepingPolicy:

@@ -27,14 +27,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
-from gymnasium.vector import AutoresetMode
 
 from vlenvs.core.config import check_choice, check_float, check_int
 from vlenvs.core.errors import InvalidConfigError
 from vlenvs_train.adapter.agent import AgentConfig, BatchedAgent
-from vlenvs_train.policies.base import BatchedPolicy, StepRecord
-from vlenvs_train.rollout.collect import Episode
-from vlenvs_train.rollout.shards import CollectTask, PlaySeedsTask, Shard, Task, TimedPolicy
+from vlenvs_train.policies.base import BatchedPolicy
+from vlenvs_train.rollout.episodes import CollectTask, Episode, EpisodeLoop, PlaySeedsTask, Task
+from vlenvs_train.rollout.shards import Shard, TimedPolicy
 from vlenvs_train.rollout.workers import (
     BACKENDS,
     START_METHODS,
@@ -153,7 +152,7 @@ class RolloutPipeline:
     def play_seeds(self, seeds: Sequence[int], frames: list[list[np.ndarray]] | None = None,
                    agent_config: AgentConfig | None = None) -> list[Episode]:
         """One episode per seed (env ``i`` seeded ``seeds[i]``), in seed order: the result of
-        :func:`vlenvs_train.train.rollout.play_seeds` on one vector env of ``len(seeds)`` envs.
+        :func:`vlenvs_train.rollout.play.play_seeds` on one vector env of ``len(seeds)`` envs.
 
         Episode ids (of the episodes and their records) are the seed positions ``0..len(seeds)-1``. With
         ``frames`` (a list), ``frames[i]`` receives the images env ``i`` saw (and its last one). Episodes that
@@ -262,7 +261,7 @@ class RolloutPipeline:
                 self._episodes(shard, task, cfg, attempt)
                 return
             except WorkerDiedError as err:
-                lost = int(shard.size - task.finished(shard).sum())
+                lost = int(shard.size - task.finished(shard.part).sum())
                 if self.pool.restarts - restarts0 >= self.config.max_worker_restarts and \
                         shard.generation == self.pool.generations[shard.worker]:
                     raise WorkerDiedError(f"{err}; gave up after {self.config.max_worker_restarts} worker "
@@ -274,48 +273,29 @@ class RolloutPipeline:
                 attempt += 1
 
     def _episodes(self, shard: Shard, task: Task, cfg: AgentConfig, attempt: int) -> None:
-        """The rollout loop of one shard (the loop of ``play_seeds``/``collect_episodes``, for ``k`` envs)."""
-        info_ = shard.info
-        assert info_ is not None
-        k, mode = shard.size, AutoresetMode(info_.autoreset_mode)
+        """The rollout of one shard: :class:`~vlenvs_train.rollout.episodes.EpisodeLoop` on its worker's env."""
+        info = shard.info
+        assert info is not None
         seed = None if cfg.seed is None else cfg.seed + shard.index
-        agent = BatchedAgent(shard.policy, ShardView(info_), replace(cfg, seed=seed))
-        obs, info = self._call(shard, "reset", task.reset_seed(shard, attempt), None)
-        idle = task.finished(shard)  # play_seeds: envs whose episode is already done (kept across a restart)
-        resetting = np.zeros(k, dtype=bool)  # NextStep: envs whose next step() is their reset
-        current: list[list[StepRecord]] = [[] for _ in range(k)]
-        frames: list[list[np.ndarray]] | None = [[im.copy()] for im in obs["image"]] if task.frames else None
-        for _ in range(task.max_steps(shard)):
-            active = ~resetting & ~idle
-            if self.stop.is_set() or task.enough() or not active.any():
-                break
-            actions, _ = agent.act(obs, info, active)
-            obs, reward, terminated, truncated, info = self._call(shard, "step", actions)
-            ended = np.asarray(terminated) | np.asarray(truncated)
-            done = ended & active
-            for i, rec in enumerate(agent.observe(reward, terminated, truncated, info)):
-                if rec is None:
-                    continue
-                shard.env_steps += 1
-                current[i].append(rec)
-                if frames is not None:
-                    frames[i].append(obs["image"][i].copy())
-                if done[i]:
-                    task.finish(shard, i, current[i], frames[i] if frames is not None else None)
-                    current[i] = []
-            if task.one_per_env:
-                idle |= done
-            if mode == AutoresetMode.NEXT_STEP:
-                if resetting.any():
-                    agent.reset(resetting)
-                resetting = done
-            elif ended.any():
-                if mode == AutoresetMode.DISABLED:
-                    obs, info = self._call(shard, "reset", None, ended)
-                agent.reset(done)
-        if task.one_per_env:  # envs cut off by the step limit: their unfinished episode, as play_seeds returns it
-            for i in np.flatnonzero(~idle):
-                task.finish(shard, int(i), current[i], frames[i] if frames is not None else None)
+        agent = BatchedAgent(shard.policy, ShardView(info), replace(cfg, seed=seed))
+        loop = EpisodeLoop(_ShardOps(self, shard), agent, info.autoreset_mode, task, shard.part, self.stop.is_set)
+        try:
+            loop.run(attempt)
+        finally:
+            shard.env_steps += loop.env_steps
+
+
+class _ShardOps:
+    """:class:`~vlenvs_train.rollout.episodes.EnvOps` of a shard: its worker's env, timed."""
+
+    def __init__(self, pipeline: RolloutPipeline, shard: Shard) -> None:
+        self.pipeline, self.shard = pipeline, shard
+
+    def reset(self, seed: Any, mask: np.ndarray | None) -> Any:
+        return self.pipeline._call(self.shard, "reset", seed, mask)
+
+    def step(self, actions: Any) -> Any:
+        return self.pipeline._call(self.shard, "step", actions)
 
 
 def play_seeds_pipelined(env: EnvFactory, policies: BatchedPolicy | Sequence[BatchedPolicy], seeds: Sequence[int],

@@ -1,4 +1,4 @@
-"""The pieces the pipeline's shard threads share: a timed, gated policy; a shard; what a rollout call wants.
+"""The pieces the pipeline's shard threads share: a timed, gated policy, and a shard.
 
 Internal to :mod:`vlenvs_train.rollout.pipeline`.
 """
@@ -10,12 +10,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from vlenvs_train.policies.base import BatchedPolicy, PolicyOutput, PolicyRequest, StepRecord
-from vlenvs_train.rollout.collect import Episode
-from vlenvs_train.rollout.timing import BusyClock
-from vlenvs_train.rollout.workers import ShardInfo
+from vlenvs_train.policies.base import BatchedPolicy, PolicyOutput, PolicyRequest
+from vlenvs_train.policies.timing import BusyClock
+from vlenvs_train.rollout.envs import ShardInfo
+from vlenvs_train.rollout.episodes import Part
 
 
 class TimedPolicy:
@@ -52,84 +50,7 @@ class Shard:
     env_wait_s: float = 0.0
     env_steps: int = 0
 
-
-class Task:
-    """What a rollout call wants from each shard: seeds, stopping rule, and where finished episodes go."""
-
-    one_per_env = True
-    """Each env plays one episode, then idles (``play_seeds``); else envs go on into new episodes."""
-
-    def __init__(self, frames: bool = False) -> None:
-        self.lock, self.restarted, self.frames = threading.Lock(), 0, frames
-        self.episodes: list[Episode | None] = []
-
-    def reset_seed(self, shard: Shard, attempt: int) -> int | list[int] | None:
-        """Seed(s) of the shard's reset on its ``attempt``-th start (0, then 1 after a worker death, ...)."""
-        raise NotImplementedError
-
-    def max_steps(self, shard: Shard) -> int:
-        raise NotImplementedError
-
-    def enough(self) -> bool:
-        """Whether the call has all it needs (every shard stops)."""
-        return False
-
-    def finished(self, shard: Shard) -> np.ndarray:
-        """``bool[k]``: the shard's envs whose episode is done for good (not played again after a restart)."""
-        return np.zeros(shard.size, dtype=bool)
-
-    def finish(self, shard: Shard, i: int, records: list[StepRecord], frames: list[np.ndarray] | None) -> None:
-        raise NotImplementedError
-
-
-class PlaySeedsTask(Task):
-    def __init__(self, seeds: Sequence[int], frames: bool) -> None:
-        super().__init__(frames)
-        self.seeds = [int(s) for s in seeds]
-        self.episodes = [None] * len(self.seeds)
-        self.all_frames: list[list[np.ndarray]] = [[] for _ in self.seeds]
-
-    def reset_seed(self, shard: Shard, attempt: int) -> list[int]:
-        return self.seeds[shard.offset:shard.offset + shard.size]
-
-    def max_steps(self, shard: Shard) -> int:
-        return shard.info.episode_limit + 1 if shard.info is not None else 1
-
-    def finished(self, shard: Shard) -> np.ndarray:
-        return np.array([self.episodes[shard.offset + i] is not None for i in range(shard.size)], dtype=bool)
-
-    def finish(self, shard, i, records, frames) -> None:
-        g = shard.offset + i
-        self.episodes[g] = Episode(g, g, renumber(records, g, g))
-        if frames is not None:
-            self.all_frames[g] = frames
-
-
-class CollectTask(Task):
-    one_per_env = False
-
-    def __init__(self, num_episodes: int, seed: int | None, max_steps: int) -> None:
-        super().__init__()
-        self.num_episodes, self.seed, self.steps = num_episodes, seed, max_steps
-
-    def reset_seed(self, shard: Shard, attempt: int) -> int | None:
-        return None if self.seed is None else self.seed + shard.offset + 1_000_003 * attempt
-
-    def max_steps(self, shard: Shard) -> int:
-        return self.steps
-
-    def enough(self) -> bool:
-        return len(self.episodes) >= self.num_episodes
-
-    def finish(self, shard, i, records, frames) -> None:
-        with self.lock:
-            if len(self.episodes) < self.num_episodes:
-                eid = len(self.episodes)
-                self.episodes.append(Episode(shard.offset + i, eid, renumber(records, shard.offset + i, eid)))
-
-
-def renumber(records: list[StepRecord], env_index: int, episode_id: int) -> list[StepRecord]:
-    """Give a shard's records their global env index and episode id."""
-    for r in records:
-        r.env_index, r.episode_id = env_index, episode_id
-    return records
+    @property
+    def part(self) -> Part:
+        """The envs of the call this shard plays."""
+        return Part(self.index, self.offset, self.size, self.info.episode_limit if self.info is not None else 0)

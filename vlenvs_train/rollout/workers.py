@@ -23,15 +23,17 @@ import pickle
 import threading
 import time
 import traceback
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.shared_memory import SharedMemory
 from typing import Any, Literal, Protocol
 
-import gymnasium as gym
 import numpy as np
 
-from vlenvs.core.errors import InvalidConfigError, VlenvsError, invalid_choice
+from vlenvs.core.errors import VlenvsError, invalid_choice
+from vlenvs_train.rollout.envs import EnvFactory, ShardInfo, ShardView
+
+__all__ = ["BACKENDS", "START_METHODS", "EnvFactory", "EnvHost", "ShardInfo", "ShardView", "WorkerDiedError",
+           "WorkerError", "WorkerPool", "WorkerSettings", "WorkerStartError", "start_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -53,82 +55,6 @@ class WorkerStartError(WorkerError):
 
     HINT = ("the usual cause is a script that starts process workers without an `if __name__ == \"__main__\":` "
             "guard (worker processes import the main module, which then starts workers again)")
-
-
-@dataclass(frozen=True)
-class EnvFactory:
-    """A picklable recipe for a vlenvs vector env: ``gym.make_vec(id, num_envs, preset=..., **kwargs)``."""
-
-    id: str
-    """Registered Gymnasium id (``"vlenvs/Maze2D-v0"``, ...)."""
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-    """Config overrides and vector options (``image_size``, ``autoreset_mode``, ...)."""
-    preset: str | None = None
-    """Named preset of the env (``None``: its defaults)."""
-
-    def __post_init__(self) -> None:
-        import vlenvs  # noqa: F401 - registers the vlenvs ids
-
-        if self.id not in gym.registry:
-            raise invalid_choice("env id", self.id, sorted(k for k in gym.registry if k.startswith("vlenvs/")))
-        if not isinstance(self.kwargs, Mapping):
-            raise InvalidConfigError(f"env kwargs must be a mapping, got {self.kwargs!r}")
-        object.__setattr__(self, "kwargs", dict(self.kwargs))
-
-    @classmethod
-    def from_config(cls, config: Any) -> EnvFactory:
-        """From anything with ``id``, ``preset`` and ``kwargs`` (e.g. the trainer's ``EnvConfig``)."""
-        return cls(config.id, dict(config.kwargs), config.preset)
-
-    def make(self, num_envs: int) -> Any:
-        kwargs = dict(self.kwargs)
-        if self.preset is not None:
-            kwargs["preset"] = self.preset
-        return gym.make_vec(self.id, num_envs=num_envs, **kwargs)
-
-
-@dataclass(frozen=True)
-class ShardInfo:
-    """What the driver needs to know about a shard's env (spaces, action names, autoreset mode, limits)."""
-
-    num_envs: int
-    spec: Any
-    action_names: tuple[str, ...]
-    single_observation_space: Any
-    single_action_space: Any
-    autoreset_mode: str
-    episode_limit: int
-
-    @classmethod
-    def of(cls, env: Any) -> ShardInfo:
-        from vlenvs_train.train.rollout import episode_limit
-
-        base = getattr(env, "unwrapped", env)
-        mode = env.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
-        return cls(int(env.num_envs), getattr(env, "spec", None), tuple(getattr(base, "action_names", ())),
-                   env.single_observation_space, env.single_action_space, gym.vector.AutoresetMode(mode).value,
-                   episode_limit(env))
-
-    @property
-    def image_space(self) -> Any:
-        spaces = getattr(self.single_observation_space, "spaces", {})
-        return spaces.get("image")
-
-
-class ShardView:
-    """Driver-side stand-in for a shard's vector env: just what :class:`BatchedAgent` reads from an env."""
-
-    def __init__(self, info: ShardInfo) -> None:
-        self.num_envs = info.num_envs
-        self.spec = info.spec
-        self.action_names = info.action_names
-        self.single_observation_space = info.single_observation_space
-        self.single_action_space = info.single_action_space
-        self.metadata = {"autoreset_mode": gym.vector.AutoresetMode(info.autoreset_mode)}
-
-    @property
-    def unwrapped(self) -> ShardView:
-        return self
 
 
 class EnvHost:

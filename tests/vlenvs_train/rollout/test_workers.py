@@ -37,22 +37,6 @@ def assert_same_info(a, b):
         np.testing.assert_array_equal(np.asarray(a[key]), np.asarray(b[key]), err_msg=key)
 
 
-def test_env_factory_validates_and_builds():
-    env = EnvFactory("vlenvs/GridWorld3D-v0", {"image_size": 32}, preset="easy").make(3)
-    assert env.num_envs == 3 and env.single_observation_space["image"].shape == (32, 32, 3)
-    with pytest.raises(InvalidConfigError, match="invalid env id 'vlenvs/Nope-v0'.*Maze2D"):
-        EnvFactory("vlenvs/Nope-v0")
-    with pytest.raises(InvalidConfigError, match="must be a mapping"):
-        EnvFactory("vlenvs/Maze2D-v0", kwargs=[("size", 5)])  # type: ignore[arg-type]
-
-
-def test_from_config_reads_id_preset_kwargs():
-    class Cfg:
-        id, preset, kwargs = "vlenvs/Maze2D-v0", "easy", {"image_size": 32}
-
-    assert EnvFactory.from_config(Cfg()) == EnvFactory("vlenvs/Maze2D-v0", {"image_size": 32}, "easy")
-
-
 def test_process_worker_matches_inline_and_sends_images_through_shared_memory(process_worker):
     inline = InlineWorker(0)
     info_a, info_b = inline.call("open", 3, MAZE, 4), process_worker.call("open", 3, MAZE, 4)

@@ -6,17 +6,18 @@ import io
 import numpy as np
 from PIL import Image
 
-from vlenvs_train.adapter.prompts import (
+from vlenvs.core.language import language_specs
+from vlenvs_train.chat.messages import (
     Turn,
     build_messages,
     images_of,
     png_data_url,
-    system_prompt,
     to_openai_messages,
     to_template_messages,
-    user_text,
 )
-from vlenvs_train.adapter.specs import ENV_SPECS
+from vlenvs_train.chat.prompts import system_prompt, user_text
+
+ENV_SPECS = language_specs()
 
 IMG = np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
 
