@@ -15,7 +15,8 @@ ROOT = Path(vlenvs_train.__file__).parent
 #: Top to bottom; a package may import only packages of a lower rank (and itself). ``integrations`` sits beside
 #: ``train``; ``models`` (the tiny model builder, processor helpers) beside ``chat`` and imports only ``chat``.
 RANKS = {
-    "cli": 8,
+    "cli": 9,
+    "evaluation": 8,
     "train": 7,
     "integrations": 7,
     "algos": 6,

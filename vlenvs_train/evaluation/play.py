@@ -14,8 +14,8 @@ from vlenvs.core.errors import InvalidConfigError
 from vlenvs_train.adapter.agent import AgentConfig
 from vlenvs_train.evaluation.config import EnvEntry, PolicyConfig
 from vlenvs_train.policies.base import BatchedPolicy
-from vlenvs_train.rollout.collect import Episode
-from vlenvs_train.rollout.workers import EnvFactory
+from vlenvs_train.rollout.episodes import Episode
+from vlenvs_train.rollout.envs import EnvFactory
 
 
 def env_factory(entry: EnvEntry) -> EnvFactory:
@@ -32,7 +32,7 @@ def play_episodes(entry: EnvEntry, agent: AgentConfig, policy: BatchedPolicy, se
                   frames: list[list[np.ndarray]] | None = None) -> list[Episode]:
     """One episode per seed, all envs stepped together; with ``frames``, each episode's images are appended
     (the one each turn's prompt showed, then the last)."""
-    from vlenvs_train.train.rollout import play_many
+    from vlenvs_train.rollout.play import play_many
 
     return play_many(env_factory(entry), agent, policy, list(seeds), len(seeds), frames)
 
