@@ -1,7 +1,6 @@
 """The grader: extraction, equivalent spellings, different values, multiple choice, the adversarial
 corpus (a verdict for everything, nothing raises, nothing is evaluated)."""
 
-import time
 from fractions import Fraction
 
 import pytest
@@ -167,14 +166,12 @@ def test_different_values_grade_unequal(a, b):
 
 
 def test_adversarial_corpus_gets_a_verdict_and_never_raises():
-    """Each answer is wrong and decided quickly (the 100 ms target is measured by the benchmark;
-    here a generous 1 s bound catches anything that would hang a trainer for seconds)."""
+    """Each answer is wrong (the <= 10 ms CPU bound per answer is measured by the benchmark and
+    enforced by the evaluator's counted budget, see test_evaluate.py)."""
     warm_up()
     for mode in ("free_form", "multiple_choice"):
         for response in ADVERSARIAL:
-            t0 = time.perf_counter()
             v = grade(response, G, mode)
-            assert time.perf_counter() - t0 < 1.0, response[:60]
             assert v.correct is False, response[:60]
     for bad in (None, 12, b"12", ["B"], object()):
         v = grade(bad, G)

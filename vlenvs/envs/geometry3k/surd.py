@@ -27,8 +27,9 @@ MAX_BITS = 1024
 MAX_RADICAND = 10**8
 #: Largest |power of pi| in a term.
 MAX_PI_POWER = 24
-#: Work units one answer may use (a term product is 1 unit, 16 trial divisions are 1 unit).
-BUDGET = 3000
+#: Work units one answer may use: a term product costs 1 + its prime roots + its coefficients' 64-bit
+#: words, 16 trial divisions cost 1 (a unit is about 2-4 us of CPU on the benchmark machine).
+BUDGET = 2000
 
 Roots = tuple[tuple[int, Fraction], ...]  # ((prime, exponent in (0, 1)), ...), sorted by prime
 Key = tuple[Roots, int]  # (roots, power of pi)
@@ -161,7 +162,7 @@ def _mul_keys(a: Key, b: Key) -> tuple[int, Key]:
 
 def add(a: Surd, b: Surd, budget: Budget) -> Surd:
     """``a + b``."""
-    budget.charge(1)
+    budget.charge((len(a.terms) + len(b.terms)) * (1 + max(_weight(a), _weight(b))) // 4 + 1)
     acc = dict(a.terms)
     for k, q in b.terms.items():
         acc[k] = acc.get(k, 0) + q
@@ -173,9 +174,17 @@ def neg(a: Surd) -> Surd:
     return Surd({k: -q for k, q in a.terms.items()})
 
 
+def _weight(a: Surd) -> int:
+    """Work of one term of ``a`` in a product: its prime roots plus its coefficient's size in 64-bit words."""
+    return max(
+        (len(k[0]) + (q.numerator.bit_length() + q.denominator.bit_length()) // 64 for k, q in a.terms.items()),
+        default=0,
+    )
+
+
 def mul(a: Surd, b: Surd, budget: Budget) -> Surd:
     """``a * b``."""
-    budget.charge(len(a.terms) * len(b.terms) + 1)
+    budget.charge(len(a.terms) * len(b.terms) * (1 + _weight(a) + _weight(b)) + 1)
     acc: dict[Key, Fraction] = {}
     for ka, qa in a.terms.items():
         for kb, qb in b.terms.items():
