@@ -12,9 +12,8 @@ from PIL import Image
 import vlenvs  # noqa: F401 - registers the ids
 from vlenvs.core.errors import DatasetError, InvalidConfigError
 from vlenvs.envs.geometry3k.config import DATA_DIR_ENV
+from tests.envs.geometry3k.conftest import png
 from vlenvs.envs.geometry3k.data import load_split
-
-from tests.envs.geometry3k.conftest import png  # noqa: E402 - fixture helpers shared with the layout tests
 
 
 def test_folder_layout_loads_every_split(folder_tree):

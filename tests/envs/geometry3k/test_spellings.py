@@ -34,7 +34,8 @@ def _coef(draw, c: Fraction) -> str:
     a, b = c.numerator * k, c.denominator * k
     if b == 1:
         return str(a)
-    form = draw(st.sampled_from(["\\frac{{{}}}{{{}}}", "\\dfrac{{{}}}{{{}}}", "{}/{}", "({})/({})", "\\tfrac{{{}}}{{{}}}"]))
+    forms = ["\\frac{{{}}}{{{}}}", "\\dfrac{{{}}}{{{}}}", "{}/{}", "({})/({})", "\\tfrac{{{}}}{{{}}}"]
+    form = draw(st.sampled_from(forms))
     return form.format(a, b)
 
 

@@ -50,7 +50,7 @@ ADVERSARIAL: list[str] = [
     "\\boxed{x^{99}-y^{99}}",
     "\\boxed{\\sqrt{\\sqrt{\\sqrt{\\sqrt{2}}}}}",
     "\\boxed{" + "a" * 90 + "}",
-    # these pass the size bounds and reach the CAS: its deadline must hold
+    # inside or at the edge of the evaluator's grammar: refused by a bound or computed exactly, within budget
     "\\boxed{\\sqrt{999999999999999^{99}}}",
     "\\boxed{\\frac{99^{99}}{98^{98}}}",
     "\\boxed{(x+1)^{99}}",

@@ -1,4 +1,6 @@
-"""Reading an answer out of untrusted model text: extraction, choice letters and normalisation. Everything here is linear in the input (no backtracking regexes over the whole text, no
+"""Reading an answer out of untrusted model text: extraction, choice letters and normalisation.
+
+Everything here is linear in the input (no backtracking regexes over the whole text, no
 recursion), and nothing is ever evaluated as code."""
 
 from __future__ import annotations
@@ -6,6 +8,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+
+from vlenvs.envs.geometry3k.evaluate import evaluate
+from vlenvs.envs.geometry3k.surd import Refused
 
 #: Longest extracted answer that is graded at all (longer ones are wrong by definition).
 MAX_ANSWER = 160
@@ -224,9 +229,6 @@ def decimal_tolerance(s: str) -> float:
 
 def read_number(s: str) -> FastNumber | None:
     """The value of a normalised answer by the exact evaluator, as a float; None outside its grammar."""
-    from vlenvs.envs.geometry3k.evaluate import evaluate
-    from vlenvs.envs.geometry3k.surd import Refused
-
     try:
         return FastNumber(float(evaluate(s)), decimal_tolerance(s))
     except Refused as e:

@@ -29,7 +29,7 @@ MAX_RADICAND = 10**8
 MAX_PI_POWER = 24
 #: Work units one answer may use: a term product costs 1 + its prime roots + its coefficients' 64-bit
 #: words, 16 trial divisions cost 1 (a unit is about 2-4 us of CPU on the benchmark machine).
-BUDGET = 2000
+BUDGET = 1500
 
 Roots = tuple[tuple[int, Fraction], ...]  # ((prime, exponent in (0, 1)), ...), sorted by prime
 Key = tuple[Roots, int]  # (roots, power of pi)
