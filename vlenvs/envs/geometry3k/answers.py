@@ -96,14 +96,15 @@ def _boxed_at(text: str, pos: int) -> str | None:
 
 def _boxes(text: str) -> list[str] | None:
     """The ``\\boxed{}``/``\\fbox{}`` contents of ``text``, last first: ``[]`` when there is none or the last
-    one is unclosed, ``None`` when there are more than :data:`MAX_BOXES`."""
+    one is unclosed, ``None`` when there are more than :data:`MAX_BOXES` (closed or not: at most
+    ``MAX_BOXES + 1`` are ever scanned)."""
     out: list[str] = []
     end = len(text)
-    while True:
+    for seen in range(MAX_BOXES + 1):
         pos = max(text.rfind("\\boxed", 0, end), text.rfind("\\fbox", 0, end))
         if pos < 0:
             return out
-        if len(out) == MAX_BOXES:
+        if seen == MAX_BOXES:
             return None
         inner = _boxed_at(text, pos)
         if inner is None and not out:
@@ -111,6 +112,7 @@ def _boxes(text: str) -> list[str] | None:
         if inner is not None:
             out.append(inner)
         end = pos
+    return out
 
 
 def _after_thinking(text: str) -> str:
