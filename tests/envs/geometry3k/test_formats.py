@@ -35,6 +35,9 @@ PI4 = Gold.from_text("4\\pi", letter="A")
         ("\\boxed{a}", PI4),
         ("\\boxed{A. 4π}", PI4),
         ("\\boxed{(A) 12.566}", PI4),
+        ("\\boxed{\\text{Option D}}", MC),
+        ("The correct choice is: Choice (D)", MC),
+        ("**Answer:** (D) $80^\\circ$", MC),
     ],
 )
 def test_multiple_choice_formats_are_correct(response, gold):
@@ -56,6 +59,7 @@ def test_multiple_choice_formats_are_correct(response, gold):
         ("\\boxed{A, D}", MC),
         ("\\boxed{A or D}", MC),
         ("<answer>C or D</answer>", MC),
+        ("<answer>C</answer> no wait <answer>D</answer>", MC),
         ("\\boxed{1}\\boxed{2}\\boxed{3}\\boxed{4}\\boxed{D}", MC),  # more boxes than are read
         ("a triangle", MC),
     ],
@@ -85,7 +89,7 @@ def test_choice_of():
 @pytest.mark.parametrize(
     "response",
     ["30", "30 deg", "30 degrees", "30°", "30^\\circ", "\\boxed{30^{\\circ}}", "\\boxed{(30)}", "[30]", "\\{30\\}",
-     "\\left(30\\right)", "Answer: $30$", "x = 30", "m\\angle ABC = 30°", "<answer>30.0</answer>", "\\boxed{60/2}"],
+     "\\left(30\\right)", "Answer: $30$", "x = 30", "x \\approx 30", "≈ 30.0", "m\\angle ABC = 30°", "<answer>30.0</answer>", "\\boxed{60/2}"],
 )
 def test_free_form_spellings_of_30(response):
     g = Gold.from_text("30")
@@ -122,6 +126,9 @@ def test_think_blocks_and_extraction():
     found = extract("\\boxed{1} so \\boxed{2}")
     assert (found.answer, found.others) == ("2", ("1",))
     assert extract("\\boxed{1}" * 5).how == "too_many_answers"
+    assert extract("<answer>1</answer>" * 5).how == "too_many_answers"
+    assert extract("<answer>1</answer><answer>2</answer>").others == ("1",)
+    assert grade("<answer>D</answer> so <answer>(D) 80</answer>", MC, "multiple_choice").correct
     assert grade("\\boxed{\\frac{1}{2}} = \\boxed{0.5}", Gold.from_text("0.5")).correct  # agreeing boxes
     v = grade("\\boxed{2\\sqrt{3}}\\boxed{5}", Gold.from_text("5"))
     assert not v.correct and v.method == "multiple_answers"

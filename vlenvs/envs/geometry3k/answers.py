@@ -20,7 +20,7 @@ MAX_SCAN = 4096
 MAX_BARE = 64
 
 _LETTER = re.compile(r"\(?([A-Da-d])\)?[.:)]?")
-_ANSWER_LINE = re.compile(r"answer[ \t]*(?:is|:|=)[ \t]*:?[ \t]*([^\n]*)", re.IGNORECASE)
+_ANSWER_LINE = re.compile(r"(?:answer|choice|option)[ \t]*(?:is|:|=)[ \t]*:?[ \t]*([^\n]*)", re.IGNORECASE)
 _LHS = re.compile(r"(?:[a-z]|m?∠?[A-Z]{1,3}|m\\angle[A-Z]{1,3}|\\angle[A-Z]{1,3}|[a-z]+\([A-Z]\)|[a-z]{3}[A-Z])")
 _TEXT_CMD = re.compile(r"\\(?:text|mathrm|textrm|mbox|operatorname)\{([^{}]{0,40})\}")
 _UNITS = re.compile(
@@ -47,6 +47,8 @@ _REPLACE = (
     ("\\times", "*"),
     ("π", "\\pi"),
     ("÷", "/"),
+    ("\\approx", "="),
+    ("≈", "="),
     ("\\displaystyle", ""),
 )
 
@@ -135,11 +137,19 @@ def extract(text: str) -> Extracted:
         return Extracted(boxes[0], "boxed", tuple(boxes[1:]))
     low = text.lower() if len(text) <= 4 * MAX_SCAN else text[-4 * MAX_SCAN :].lower()
     base = len(text) - len(low)
-    open_at = low.rfind("<answer>")
-    if open_at >= 0:
-        close = low.find("</answer>", open_at, open_at + MAX_SCAN)
-        inner = text[base + open_at + 8 : base + close if close >= 0 else base + open_at + 8 + MAX_SCAN]
-        return Extracted(inner, "tag")
+    tags: list[str] = []
+    end = len(low)
+    for _ in range(MAX_BOXES + 1):  # the last tag, and earlier ones that must agree with it
+        open_at = low.rfind("<answer>", 0, end)
+        if open_at < 0:
+            break
+        if len(tags) == MAX_BOXES:
+            return Extracted(None, "too_many_answers")
+        close = low.find("</answer>", open_at, min(end, open_at + MAX_SCAN))
+        tags.append(text[base + open_at + 8 : base + close if close >= 0 else base + min(end, open_at + 8 + MAX_SCAN)])
+        end = open_at
+    if tags:
+        return Extracted(tags[0], "tag", tuple(t for t in tags[1:] if t.strip()))
     lines = [m for m in _ANSWER_LINE.finditer(text, base) if m.group(1).strip(" \t*")]  # the last answer line
     if lines:
         return Extracted(lines[-1].group(1)[:MAX_SCAN], "line")
@@ -156,6 +166,7 @@ _CHOICE = (
     re.compile(r"([A-D])(?:[.:)]|\s|$)\s*(.*)", re.S),  # D. 80, D) 80, A because it fits
     re.compile(r"([a-d])(?:[.:)]\s*(.*)|$)", re.S),  # a, a. 4, a) 4 (a lower-case letter needs punctuation)
 )
+_OPTION = re.compile(r"^(?:option|choice)\s*", re.IGNORECASE)
 _PROSE = re.compile(r"[A-Za-z]{2,}")
 _WRAP = re.compile(r"\\(?:text|textbf|mathbf|mathrm|textrm|mbox|bf)\{([^{}]{0,40})\}")
 
@@ -165,6 +176,7 @@ def choice_of(answer: str) -> tuple[str, str] | None:
     ``D. 80``, ``Answer: D) 80``, ``a``; ``rest`` is the text after the letter ('' when it is prose such
     as ``because it fits``). None when the answer does not start with a letter."""
     s = _WRAP.sub(r"\1", answer).replace("$", "").strip().strip("*").strip()
+    s = _OPTION.sub("", s)
     for pattern in _CHOICE:
         m = pattern.fullmatch(s)
         if m:
