@@ -89,7 +89,8 @@ def test_choice_of():
 @pytest.mark.parametrize(
     "response",
     ["30", "30 deg", "30 degrees", "30°", "30^\\circ", "\\boxed{30^{\\circ}}", "\\boxed{(30)}", "[30]", "\\{30\\}",
-     "\\left(30\\right)", "Answer: $30$", "x = 30", "x \\approx 30", "≈ 30.0", "m\\angle ABC = 30°", "<answer>30.0</answer>", "\\boxed{60/2}"],
+     "\\left(30\\right)", "Answer: $30$", "x = 30", "x \\approx 30", "≈ 30.0", "m\\angle ABC = 30°",
+     "<answer>30.0</answer>", "\\boxed{60/2}"],
 )
 def test_free_form_spellings_of_30(response):
     g = Gold.from_text("30")
