@@ -104,3 +104,10 @@ def test_generated_problems_by_index_are_fixed():
     _, info = seq.reset(seed=0)
     assert info["problem_index"].tolist() == [0, 1]
     assert seq.reset()[1]["problem_index"].tolist() == [2, 3]
+
+
+def test_eval_preset_walks_the_test_split_in_order(big_tree):
+    venv = gym.make_vec(ID, num_envs=4, preset="geometry3k_eval", data_dir=big_tree, image_size=32)
+    _, info = venv.reset(seed=0)
+    assert info["problem_index"].tolist() == [0, 1, 2, 3] and (info["num_problems"] == 7).all()
+    assert venv.unwrapped.config.mode == "free_form" and venv.unwrapped.num_problems == 7

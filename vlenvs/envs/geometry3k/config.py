@@ -113,4 +113,13 @@ PRESETS: dict[str, dict[str, object]] = {
     "multiple_choice": {"mode": "multiple_choice"},
     "geometry3k": {"source": "geometry3k", "mode": "multiple_choice"},
     "geometry3k_free_form": {"source": "geometry3k", "mode": "free_form"},
+    # The EasyR1/verl evaluation protocol: the 601 test problems once each, in order, free-form answers
+    # graded against the correct choice's text, on the annotated problem text the hub's parquet carries.
+    "geometry3k_eval": {
+        "source": "geometry3k",
+        "split": "test",
+        "mode": "free_form",
+        "order": "sequential",
+        "problem_text": "annotated",
+    },
 }
