@@ -1,7 +1,6 @@
 """The grader: extraction, equivalent spellings, different values, multiple choice, the adversarial
 corpus (a verdict for everything, nothing raises, nothing is evaluated)."""
 
-import time
 from fractions import Fraction
 
 import pytest
@@ -11,7 +10,7 @@ from hypothesis import strategies as st
 from vlenvs.envs.geometry3k.adversarial import ADVERSARIAL
 from vlenvs.envs.geometry3k.answers import extract, normalize
 from vlenvs.envs.geometry3k.exact import Exact
-from vlenvs.envs.geometry3k.grader import Gold, check_bounds, grade, warm_up
+from vlenvs.envs.geometry3k.grader import Gold, grade, warm_up
 
 
 def gold_of(e: Exact, letter: str | None = None) -> Gold:
@@ -167,26 +166,13 @@ def test_different_values_grade_unequal(a, b):
 
 
 def test_adversarial_corpus_gets_a_verdict_and_never_raises():
-    """Each answer is wrong and decided quickly (the 100 ms target is measured by the benchmark;
-    here a generous 1 s bound catches anything that would hang a trainer for seconds)."""
+    """Each answer is wrong (the <= 10 ms CPU bound per answer is measured by the benchmark and
+    enforced by the evaluator's counted budget, see test_evaluate.py)."""
     warm_up()
     for mode in ("free_form", "multiple_choice"):
         for response in ADVERSARIAL:
-            t0 = time.perf_counter()
             v = grade(response, G, mode)
-            assert time.perf_counter() - t0 < 1.0, response[:60]
             assert v.correct is False, response[:60]
     for bad in (None, 12, b"12", ["B"], object()):
         v = grade(bad, G)
         assert not v.correct and v.method == "error"
-
-
-def test_bounds_reject_before_the_cas():
-    assert check_bounds("9^{9^{9}}") == "exponent"
-    assert check_bounds("2^{999}") == "exponent"
-    assert check_bounds("((((((1))))))") == "nesting"
-    assert check_bounds("\\sum{1}") == "command"
-    assert check_bounds("__import__") == "characters"
-    assert check_bounds("1" * 20) == "digits"
-    assert check_bounds("1" * 200) == "length"
-    assert check_bounds("\\frac{\\sqrt{3}}{2}+1") is None

@@ -20,6 +20,12 @@ ADVERSARIAL: list[str] = [
     "<answer>" * 100_000,
     "\\boxed{" * 100_000,
     "}" * 100_000 + "\\boxed{1}",
+    "\\boxed{" * 100_000 + "\\boxed{1}",
+    "\\boxed{1}" * 100_000,
+    "</think>" * 100_000 + "\\boxed{1}",
+    "<think>" + "\\boxed{1}" * 100_000 + "</think>\\boxed{1}",
+    "Answer: D. " + "9" * 100_000,
+    "\\boxed{(D) " + "(" * 5_000 + "}",
     "__import__('os').system('echo hacked')",
     "\\boxed{__import__('os').system('ls')}",
     "eval('1+1')",
@@ -50,7 +56,7 @@ ADVERSARIAL: list[str] = [
     "\\boxed{x^{99}-y^{99}}",
     "\\boxed{\\sqrt{\\sqrt{\\sqrt{\\sqrt{2}}}}}",
     "\\boxed{" + "a" * 90 + "}",
-    # these pass the size bounds and reach the CAS: its deadline must hold
+    # inside or at the edge of the evaluator's grammar: refused by a bound or computed exactly, within budget
     "\\boxed{\\sqrt{999999999999999^{99}}}",
     "\\boxed{\\frac{99^{99}}{98^{98}}}",
     "\\boxed{(x+1)^{99}}",

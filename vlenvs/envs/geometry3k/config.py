@@ -10,6 +10,10 @@ from vlenvs.core.errors import InvalidConfigError, invalid_choice
 
 SOURCES = ("generated", "geometry3k")
 SPLITS = ("train", "validation", "test")
+#: Other spellings of a split (InterGPS names the validation folder ``val``).
+SPLIT_ALIASES = {"val": "validation"}
+ORDERS = ("random", "sequential")
+PROBLEM_TEXTS = ("auto", "original", "annotated")
 MODES = ("free_form", "multiple_choice")
 DIFFICULTIES = ("easy", "medium", "hard")
 TOPICS = ("triangles", "circles", "parallel_lines", "polygons", "areas")
@@ -25,9 +29,23 @@ class Geometry3kConfig:
     """``"generated"``: unlimited procedural problems with rendered diagrams. ``"geometry3k"``: the real
     dataset (Lu et al., 2021) from a local directory (``data_dir`` or ``$VLENVS_GEOMETRY3K_DIR``)."""
 
-    split: Literal["train", "validation", "test"] = "train"
-    """Dataset split (train 0-2100, validation 2101-2400, test 2401-3001). For generated problems the
-    split selects an independent stream of problems."""
+    split: Literal["train", "validation", "val", "test"] = "train"
+    """Dataset split (train 0-2100, validation 2101-2400, test 2401-3001; ``val`` is the same as
+    ``validation`` and is stored as ``validation``). For generated problems the split selects an
+    independent stream of problems."""
+
+    order: Literal["random", "sequential"] = "random"
+    """Which problem a reset draws: ``random`` (uniformly, with replacement, from the env's generator) or
+    ``sequential`` (env ``i`` of ``N`` walks problems ``i, i+N, i+2N, ...`` and wraps around, so ``N`` envs
+    visit every problem of a dataset split exactly once in ``ceil(num_problems / N)`` episodes each;
+    ``info["pass"]`` counts the wrap-arounds). ``reset(options={"index": i})`` picks problem ``i`` in
+    either order."""
+
+    problem_text: Literal["auto", "original", "annotated"] = "auto"
+    """Dataset problem text: ``auto`` (the layout's own: folders' ``problem_text``, parquet's ``problem``),
+    ``original`` (InterGPS ``problem_text``, e.g. "Find x."; folders only) or ``annotated`` (InterGPS
+    ``annotat_text``, which the hub's parquet ``problem`` column carries and which often adds diagram
+    facts). The two layouts therefore show different text under ``auto``."""
 
     mode: Literal["free_form", "multiple_choice"] = "free_form"
     """``"free_form"``: answer with a value. ``"multiple_choice"``: the four choices are in the
@@ -60,7 +78,10 @@ class Geometry3kConfig:
 
     def __post_init__(self) -> None:
         check_choice("source", self.source, SOURCES)
-        check_choice("split", self.split, SPLITS)
+        check_choice("split", self.split, SPLITS + tuple(SPLIT_ALIASES))
+        object.__setattr__(self, "split", SPLIT_ALIASES.get(self.split, self.split))
+        check_choice("order", self.order, ORDERS)
+        check_choice("problem_text", self.problem_text, PROBLEM_TEXTS)
         check_choice("mode", self.mode, MODES)
         check_choice("difficulty", self.difficulty, DIFFICULTIES)
         check_int("max_attempts", self.max_attempts, 1, 16)
@@ -92,4 +113,13 @@ PRESETS: dict[str, dict[str, object]] = {
     "multiple_choice": {"mode": "multiple_choice"},
     "geometry3k": {"source": "geometry3k", "mode": "multiple_choice"},
     "geometry3k_free_form": {"source": "geometry3k", "mode": "free_form"},
+    # The EasyR1/verl evaluation protocol: the 601 test problems once each, in order, free-form answers
+    # graded against the correct choice's text, on the annotated problem text the hub's parquet carries.
+    "geometry3k_eval": {
+        "source": "geometry3k",
+        "split": "test",
+        "mode": "free_form",
+        "order": "sequential",
+        "problem_text": "annotated",
+    },
 }

@@ -7,7 +7,6 @@ reward 1; a wrong one ends it when no attempts are left, else the next instructi
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +16,7 @@ from gymnasium import spaces
 from PIL import Image
 
 from vlenvs.core.batched import BatchedCore
-from vlenvs.core.errors import InvalidActionError
+from vlenvs.core.errors import DatasetError, InvalidActionError, InvalidConfigError, out_of_range
 from vlenvs.core.spaces import INSTRUCTION_CHARSET, observation_space
 from vlenvs.envs.geometry3k.config import PRESETS, SPLITS, Geometry3kConfig
 from vlenvs.envs.geometry3k.diagram import letterbox, render_figure
@@ -46,10 +45,7 @@ class Geometry3kCore(BatchedCore):
 
     def __init__(self, config: Geometry3kConfig, num_envs: int) -> None:
         super().__init__(config, num_envs)
-        for module, extra in (("math_verify", "grading"), ("sympy", "grading")):
-            if importlib.util.find_spec(module) is None:
-                raise ImportError(f"Geometry3k needs {module} for {extra}: pip install 'vlenvs[geometry]'")
-        warm_up()  # once per process (~1 s): the first answer that needs the CAS is then as fast as the rest
+        warm_up()  # the grader's prime table (~1 ms, once per process)
         h, w = config.image_hw
         self.frames = np.full((self.num_envs, h, w, 3), 255, dtype=np.uint8)
         self.tasks = GeometryTasks(self.num_envs, config.mode, config.max_attempts, config.max_instruction_length)
@@ -57,8 +53,15 @@ class Geometry3kCore(BatchedCore):
         if config.source == "geometry3k":
             from vlenvs.envs.geometry3k.data import load_split
 
-            self.records = load_split(config.data_dir, config.split)
+            need = config.mode == "multiple_choice"
+            self.records = load_split(config.data_dir, config.split, need_choices=need, text=config.problem_text)
         self._split_key = SPLITS.index(config.split)
+        #: Problems in the split (``None`` for the unbounded generator).
+        self.num_problems: int | None = len(self.records) if self.records else None
+        self._episodes = np.zeros(self.num_envs, dtype=np.int64)  # sequential order: resets so far per env
+        self._pending: list[int | None] = [None] * self.num_envs  # reset(options={"index": ...})
+        self.problem_index = np.full(self.num_envs, -1, dtype=np.int64)
+        self.passes = np.zeros(self.num_envs, dtype=np.int64)
         self._obs_space = observation_space(h, w, config.max_instruction_length)
         self._act_space = spaces.Text(max_length=config.max_action_length, min_length=0, charset=INSTRUCTION_CHARSET)
         self.correct = np.zeros(self.num_envs, dtype=bool)
@@ -97,24 +100,72 @@ class Geometry3kCore(BatchedCore):
         return out
 
     # ------------------------------------------------------------------ reset
+    def request_index(self, indices: Sequence[Any]) -> None:
+        """Make the next reset of env ``i`` start problem ``indices[i]`` (``None`` or -1: the usual draw).
+
+        Raises :class:`InvalidConfigError` for a non-integer or out-of-range index."""
+        if len(indices) != self.num_envs:
+            raise InvalidConfigError(f"invalid reset option index: got {len(indices)} values; expected {self.num_envs}")
+        top = f"0..{self.num_problems - 1}" if self.num_problems else "an integer >= 0"
+        pending: list[int | None] = []
+        for value in indices:
+            if value is None or (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value == -1):
+                pending.append(None)
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise out_of_range("reset option index", value, f"{top} (or None/-1 for the usual draw)")
+            if self.num_problems is not None and value >= self.num_problems:
+                raise out_of_range("reset option index", value, f"{top} ({self.num_problems} problems in the split)")
+            pending.append(int(value))
+        self._pending = pending
+
+    def clear_requests(self) -> None:
+        """Forget indices requested for envs that were not reset."""
+        self._pending = [None] * self.num_envs
+
+    def on_reseed(self, idx: np.ndarray | slice) -> None:
+        super().on_reseed(idx)
+        self._episodes[idx] = 0  # a seeded reset restarts the sequential walk
+
     def reset_envs(self, idx: np.ndarray) -> None:
         for i in idx:
-            item = self._draw_generated(int(i)) if not self.records else self._draw_record(int(i))
-            self.tasks.set(int(i), item)
+            i = int(i)
+            index = self._pending[i]
+            self._pending[i] = None
+            if index is None and self.config.order == "sequential":
+                walk = i + int(self._episodes[i]) * self.num_envs
+                self._episodes[i] += 1
+                index = walk % self.num_problems if self.num_problems else walk
+                self.passes[i] = walk // self.num_problems if self.num_problems else 0
+            elif index is not None:
+                self.passes[i] = 0
+            item = self._draw_generated(i, index) if not self.records else self._draw_record(i, index)
+            self.tasks.set(i, item)
             self.correct[i] = self.formatted[i] = False
 
-    def _draw_generated(self, i: int) -> Item:
-        seed = int(self.rngs[i].integers(2**63))
-        g = generate(np.random.default_rng([seed, self._split_key]), self.config.difficulty, self.config.topics)
+    def _draw_generated(self, i: int, index: int | None) -> Item:
+        if index is None:
+            seed = int(self.rngs[i].integers(2**63))
+            rng, name = np.random.default_rng([seed, self._split_key]), str(seed)
+        else:  # problem ``index`` of a fixed stream per split (and difficulty/topics)
+            rng, name = np.random.default_rng([index, self._split_key, 1]), f"i{index}"
+        self.problem_index[i] = -1 if index is None else index
+        g = generate(rng, self.config.difficulty, self.config.topics)
         h, w = self.config.image_hw
         self.frames[i] = render_figure(g.problem.figure, h, w)
-        return item_from_generated(g, f"generated-{self.config.split}-{self.config.difficulty}-{seed}")
+        return item_from_generated(g, f"generated-{self.config.split}-{self.config.difficulty}-{name}")
 
-    def _draw_record(self, i: int) -> Item:
-        record = self.records[int(self.rngs[i].integers(len(self.records)))]
+    def _draw_record(self, i: int, index: int | None) -> Item:
+        if index is None:
+            index = int(self.rngs[i].integers(len(self.records)))
+        record = self.records[index]
+        self.problem_index[i] = index
         h, w = self.config.image_hw
-        with Image.open(io.BytesIO(record.image_png)) as img:
-            self.frames[i] = letterbox(img, h, w)
+        try:
+            with Image.open(io.BytesIO(record.image_png)) as img:
+                self.frames[i] = letterbox(img, h, w)
+        except Exception as e:  # noqa: BLE001 - decoded at load; this only guards against the unexpected
+            raise DatasetError(f"corrupt or unreadable diagram image in {record.source}: {e}") from None
         return item_from_record(record)
 
     # ------------------------------------------------------------------- step
@@ -154,6 +205,9 @@ class Geometry3kCore(BatchedCore):
             "success": self.correct.copy(),
             "formatted": self.formatted.copy(),
             "attempts": t.attempts.copy(),
+            "problem_index": self.problem_index.copy(),
+            "num_problems": np.full(self.num_envs, self.num_problems or -1, dtype=np.int64),
+            "pass": self.passes.copy(),
         }
         for k, vals in cols.items():
             arr = np.empty(self.num_envs, dtype=object)

@@ -1,42 +1,41 @@
-"""The safe grader: is a model's free-text answer equal to the ground truth?
+"""The grader: is a model's free-text answer equal to the ground truth? Deterministic and bounded.
 
-Pipeline: :func:`~vlenvs.envs.geometry3k.answers.extract` finds the answer (``\\boxed{}``, ``<answer>``
-tags, an ``Answer:`` line, a bare letter), :func:`~vlenvs.envs.geometry3k.answers.normalize` canonicalises
-it, then
+Pipeline: :func:`~vlenvs.envs.geometry3k.answers.extract` finds the answer (after the last ``</think>``:
+``\\boxed{}``, ``<answer>`` tags, an ``Answer:`` line, a bare letter or short reply), then
 
-1. a choice letter is compared with the correct letter (multiple-choice mode);
-2. an exact match with a known spelling of the ground truth wins;
-3. the fast path reads plain numbers, fractions and single radicals / multiples of pi and compares values;
-4. anything else must pass size bounds (length, characters, commands, nesting, exponents, digits) and
-   is then parsed and compared by math-verify (LaTeX parser only: its plain-expression reader uses
-   sympy's ``parse_expr``, which evaluates code), under a wall-clock deadline.
+1. multiple choice: a leading choice letter (``D``, ``(D) 80``, ``D. 80``, ``**Answer: D**``, ``a``) must be
+   the correct letter; text after it that is a value must equal the correct choice (a letter with a
+   contradicting value is wrong), prose after it (``A because it fits``) is ignored;
+2. :func:`~vlenvs.envs.geometry3k.answers.normalize` canonicalises the answer; a known spelling of the
+   ground truth wins;
+3. the exact evaluator (:mod:`~vlenvs.envs.geometry3k.evaluate`) computes the answer's exact value
+   (rationals times products of prime roots and powers of pi) and compares it with the ground truth's:
+   exactly, or, for a rounded ground truth (a dataset decimal such as ``5.2``) or a rounded answer (a bare
+   decimal with >= 3 significant digits such as ``3.46``), within half a unit of the last written place
+   (plus a relative 1e-9), in double precision.
 
-Model text is never passed to ``eval`` or ``sympify``; every input gets a :class:`Verdict` and
-:func:`grade` never raises.
+There is no CAS, no timer and no signal: answers outside the grammar or its bounds are *refused*
+(``method="rejected:<reason>"``, a wrong answer) after a bounded amount of work counted in operations,
+so the same (response, ground truth, mode) gets the same verdict in every thread, process, load and call
+order. Every earlier ``\\boxed{}`` answer must agree with the last (hedging is wrong). Model text is never
+passed to ``eval`` or ``sympify``; :func:`grade` never raises.
 """
 
 from __future__ import annotations
 
-import logging
+import math
 import re
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from vlenvs.envs.geometry3k.answers import extract, letter_of, normalize, read_number
+from vlenvs.core.errors import invalid_choice
+from vlenvs.envs.geometry3k.answers import MAX_ANSWER, choice_of, decimal_tolerance, extract, normalize
+from vlenvs.envs.geometry3k.evaluate import evaluate
+from vlenvs.envs.geometry3k.surd import Refused, Surd
 
 MODES = ("free_form", "multiple_choice")
-#: Wall-clock budget of one math-verify comparison (seconds; main thread only, see :func:`deadline`).
-CAS_BUDGET = 0.06
-#: Bounds an answer must meet before it reaches the CAS.
-MAX_CAS_LENGTH, MAX_DEPTH, MAX_POWERS, MAX_EXPONENT_DIGITS, MAX_DIGITS = 96, 4, 2, 2, 15
-_ALLOWED = re.compile(r"[0-9A-Za-z\\{}()+\-*/^.,√ ]*")
-_COMMANDS = {"frac", "sqrt", "pi", "circ"}
-_COMMAND = re.compile(r"\\([A-Za-z]+)")
-_DIGIT_RUN = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
+#: Relative slack of every floating-point comparison (rounding of double precision, not of the answer).
+RELATIVE_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -46,11 +45,12 @@ class Gold:
     text: str
     """The correct answer as written (LaTeX or plain), e.g. ``2\\sqrt{3}``."""
     value: float | None = None
-    """Its numeric value when known (generated problems, Geometry3K's ``precise_value``)."""
+    """Its numeric value when known (generated problems, Geometry3K's ``precise_value``); used only when
+    ``text`` is outside the evaluator's grammar."""
     letter: str | None = None
     """The correct choice letter (multiple-choice mode)."""
     tolerance: float = 0.0
-    """Absolute tolerance of the value: 0 for exact answers, half the last decimal place of a rounded one."""
+    """Absolute tolerance: 0 for exact answers, half the last decimal place of a rounded one."""
     forms: frozenset[str] = field(default_factory=frozenset)
     """Further accepted spellings (already normalised)."""
 
@@ -75,226 +75,99 @@ class Verdict:
     formatted: bool
     """The answer was marked explicitly (``\\boxed{}``, ``<answer>`` tags or an answer line)."""
     method: str
-    """What decided: ``letter``, ``string``, ``number``, ``math_verify``, ``rejected:<bound>``, ``none``,
-    ``too_long``, ``timeout``, ``error``."""
-
-
-class _Timeout(BaseException):  # BaseException: libraries that swallow Exception cannot hide it
-    pass
-
-
-@contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Interrupt the body after ``seconds`` with an interval timer (main thread, no other timer running).
-
-    Elsewhere it does nothing, and the input bounds alone keep the CAS fast.
-    """
-    usable = threading.current_thread() is threading.main_thread() and signal.getitimer(signal.ITIMER_REAL)[0] == 0
-    if not usable:
-        yield
-        return
-
-    def on_alarm(signum: int, frame: object) -> None:
-        raise _Timeout
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def check_bounds(s: str) -> str | None:
-    """Why ``s`` may not reach the CAS (``None`` when it may): a cheap, linear scan."""
-    if len(s) > MAX_CAS_LENGTH:
-        return "length"
-    if not _ALLOWED.fullmatch(s):
-        return "characters"
-    if any(c not in _COMMANDS for c in _COMMAND.findall(s)):
-        return "command"
-    depth = 0
-    for ch in s:
-        depth += ch in "{("
-        depth -= ch in "})"
-        if depth > MAX_DEPTH or depth < 0:
-            return "nesting"
-    if depth:
-        return "nesting"
-    if s.count("^") > MAX_POWERS or not _exponents_ok(s):
-        return "exponent"
-    if _DIGIT_RUN.search(s):
-        return "digits"
-    return None
-
-
-def _exponents_ok(s: str) -> bool:
-    """Every exponent is one small group (at most two digits, no power inside it or right after it)."""
-    at = s.find("^")
-    while at >= 0:
-        rest = s[at + 1 :]
-        if rest.startswith(("{", "(")):
-            close = "}" if rest[0] == "{" else ")"
-            end = rest.find(close)
-            exp = rest[1:end] if end >= 0 else rest
-            after = rest[end + 1 : end + 2] if end >= 0 else ""
-        else:
-            m = re.match(r"\d+|[A-Za-z]|\\[A-Za-z]+", rest)
-            exp = m.group(0) if m else rest[:1]
-            after = rest[len(exp) : len(exp) + 1]
-        if any(c in exp for c in "^{(") or sum(c.isdigit() for c in exp) > MAX_EXPONENT_DIGITS or after == "^":
-            return False
-        at = s.find("^", at + 1)
-    return True
-
-
-def _close(value: float, gold: float, tolerance: float) -> bool:
-    return abs(value - gold) <= max(tolerance, 1e-9 * max(1.0, abs(gold))) + 1e-12
-
-
-def _to_latex(s: str) -> str:
-    """Plain-text spellings the LaTeX parser does not know, in LaTeX."""
-    s = re.sub(r"sqrt\(([^()]*)\)", r"\\sqrt{\1}", s.replace("\\sqrt", "sqrt"))
-    s = re.sub(r"√\{?(\d+)\}?", r"\\sqrt{\1}", s)
-    s = re.sub(r"(?<!\\)\bpi\b|(?<=\d)pi", r"\\pi ", s)
-    return s.replace("sqrt", "\\sqrt").replace("\\\\sqrt", "\\sqrt").replace("*", "\\cdot ")
-
-
-class _NoTimeoutWarning(logging.Filter):
-    """math-verify warns when its own (whole-second, signal-based) timeout is off; ours replaces it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Timeout is disabled" not in record.getMessage()
-
-
-@lru_cache(maxsize=1)
-def _math_verify():
-    """Import and warm up math-verify once (about a second, outside any deadline: an interrupted import
-    breaks the module, and the parser's first calls build its tables)."""
-    try:
-        import math_verify
-    except ImportError:
-        raise ImportError("the Geometry3k grader needs math-verify: pip install 'vlenvs[geometry]'") from None
-    for name in ("math_verify.parser", "math_verify.grader"):
-        logging.getLogger(name).addFilter(_NoTimeoutWarning())
-    for latex in ("\\frac{6}{\\sqrt{3}}", "\\sqrt{3}+1", "x", "2^{3}\\cdot\\pi"):
-        found = math_verify.parse(
-            f"${latex}$", extraction_config=[math_verify.LatexExtractionConfig()], parsing_timeout=None
-        )
-        math_verify.verify(found, found, timeout_seconds=None)
-    return math_verify
+    """What decided: ``letter``, ``string``, ``exact``, ``number``, ``rejected:<reason>`` (outside the
+    grammar or its bounds, see :mod:`~vlenvs.envs.geometry3k.evaluate`), ``multiple_answers``,
+    ``too_many_answers``, ``none``, ``too_long``, ``error``."""
 
 
 @lru_cache(maxsize=4096)
-def _cas_parse(latex: str):
-    """A sympy object for an already extracted and normalised answer: math-verify's LaTeX parser
-    (latex2sympy2_extended) directly, which skips math-verify's answer extraction (we did that) and is
-    about a third faster; math-verify's full ``parse`` (it normalises more) when that fails."""
-    mv = _math_verify()
-    from latex2sympy2_extended import latex2sympy
-
+def gold_exact(text: str) -> Surd | None:
+    """The exact value of a ground-truth text, or None when it is outside the grammar."""
     try:
-        return latex2sympy(latex, is_real=True, convert_degrees=False, normalization_config=None)
-    except Exception:  # noqa: BLE001 - any parser error: try math-verify's normalising front end
-        found = mv.parse(f"${latex}$", extraction_config=[mv.LatexExtractionConfig()], parsing_timeout=None)
-        return next((x for x in found if not isinstance(x, str)), None)
+        return evaluate(normalize(text))
+    except Refused:
+        return None
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def gold_value(text: str) -> float | None:
-    """Numeric value of a ground-truth answer text (trusted input; fast path, else the CAS)."""
-    s = normalize(text)
-    fast = read_number(s)
-    if fast is not None:
-        return None if fast.zero_division else fast.value
-    if check_bounds(s):
-        return None
-    _math_verify()
+    """Numeric value of a ground-truth answer text (None when outside the grammar)."""
+    exact = gold_exact(text)
+    return float(exact) if exact is not None else None
+
+
+def _close(value: float, gold: float, tolerance: float) -> bool:
+    return abs(value - gold) <= tolerance + RELATIVE_SLACK * max(1.0, abs(gold))
+
+
+def compare(s: str, gold: Gold) -> tuple[bool, str]:
+    """``(correct, method)`` for a normalised answer ``s`` (no letters) against ``gold``."""
+    if s in gold.forms or s == normalize(gold.text):
+        return True, "string"
     try:
-        with deadline(1.0):
-            expr = _cas_parse(_to_latex(s))
-            return float(expr.evalf(15)) if expr is not None and not expr.free_symbols else None
-    except (_Timeout, Exception):  # noqa: BLE001 - unparseable gold: compared by spelling only
-        return None
-
-
-_CAS_CACHE: dict[tuple[str, str, float | None, float], bool] = {}
-_CAS_CACHE_SIZE = 65536
-
-
-def _cas_equal(s: str, gold_text: str, value: float | None, tolerance: float) -> str:
-    """``"yes"``/``"no"``/``"timeout"`` for an answer that passed :func:`check_bounds` (verdicts are
-    cached; time-outs are not, so a slow moment does not stick)."""
-    key = (s, gold_text, value, tolerance)
-    if key not in _CAS_CACHE:
-        result = _cas_compare(s, gold_text, value, tolerance)
-        if result == "timeout":
-            return result
-        if len(_CAS_CACHE) >= _CAS_CACHE_SIZE:
-            _CAS_CACHE.clear()
-        _CAS_CACHE[key] = result == "yes"
-    return "yes" if _CAS_CACHE[key] else "no"
-
-
-def _cas_compare(s: str, gold_text: str, value: float | None, tolerance: float) -> str:
-    verify = _math_verify().verify
-    try:
-        with deadline(CAS_BUDGET):
-            pred = _cas_parse(_to_latex(s))
-            if pred is None:
-                return "no"
-            if value is not None:  # a numeric ground truth: compare values; free symbols mean a wrong answer
-                if getattr(pred, "free_symbols", True):
-                    return "no"
-                num = complex(pred.evalf(15))
-                return "yes" if abs(num.imag) < 1e-12 and _close(num.real, value, tolerance) else "no"
-            gold = _cas_parse(_to_latex(normalize(gold_text)))
-            ok = gold is not None and verify(gold, pred, timeout_seconds=None)
-            return "yes" if ok else "no"
-    except _Timeout:
-        return "timeout"
-    except Exception:  # noqa: BLE001 - a CAS failure on untrusted input is a wrong answer
-        return "no"
+        value = evaluate(s)
+    except Refused as e:
+        return False, f"rejected:{e.reason}"
+    exact = gold_exact(gold.text)
+    tolerance = max(decimal_tolerance(s), gold.tolerance)
+    if exact is not None and tolerance == 0.0:
+        return value == exact, "exact"
+    target = float(exact) if exact is not None else gold.value
+    if target is None:
+        return False, "string"
+    number = float(value)
+    return math.isfinite(number) and _close(number, target, tolerance), "number"
 
 
 def grade(response: object, gold: Gold, mode: str = "free_form") -> Verdict:
-    """Grade one response against ``gold``; never raises (a broken input is a wrong answer)."""
-    try:
-        return _grade(response, gold, mode)
-    except (_Timeout, Exception):  # noqa: BLE001 - the contract is a verdict for every input
-        return Verdict(False, "", False, "error")
+    """Grade one response against ``gold``; never raises for any response (a broken one is wrong).
 
-
-def _grade(response: object, gold: Gold, mode: str) -> Verdict:
+    ``mode`` must be one of :data:`MODES` (a typed error otherwise)."""
+    if mode not in MODES:
+        raise invalid_choice("mode", mode, MODES)
     if not isinstance(response, str):
         return Verdict(False, "", False, "error")
+    try:
+        return _grade(response, gold, mode)
+    except (RecursionError, MemoryError, ValueError, OverflowError, ZeroDivisionError):
+        return Verdict(False, "", False, "error")  # a bug guard: the bounds should make these impossible
+
+
+def _grade(response: str, gold: Gold, mode: str) -> Verdict:
     found = extract(response)
     if found.answer is None:
-        return Verdict(False, "", False, "none")
-    s = normalize(found.answer)
+        return Verdict(False, "", False, found.how)
     fmt = found.formatted
-    if len(s) > 160:
-        return Verdict(False, s[:160], fmt, "too_long")
-    letter = letter_of(s)
-    if letter is not None and mode == "multiple_choice" and gold.letter:
-        return Verdict(letter == gold.letter, letter, fmt, "letter")
-    if s in gold.forms or s == normalize(gold.text):
-        return Verdict(True, s, fmt, "string")
-    if letter is not None:
-        return Verdict(False, letter, fmt, "letter")
-    value = gold.value if gold.value is not None else gold_value(gold.text)
-    fast = read_number(s)
-    if fast is not None and value is not None:
-        ok = not fast.zero_division and _close(fast.value, value, max(fast.tolerance, gold.tolerance))
-        return Verdict(ok, s, fmt, "number")
-    bound = check_bounds(s)
-    if bound is not None:
-        return Verdict(False, s, fmt, f"rejected:{bound}")
-    result = _cas_equal(s, gold.text, value, gold.tolerance)
-    return Verdict(result == "yes", s, fmt, "math_verify" if result != "timeout" else "timeout")
+    verdict = _judge(found.answer, gold, mode, fmt)
+    for other in found.others:  # several boxed answers: all must be right
+        if verdict.correct and not _judge(other, gold, mode, fmt).correct:
+            return Verdict(False, verdict.parsed, fmt, "multiple_answers")
+    return verdict
+
+
+def _judge(answer: str, gold: Gold, mode: str, fmt: bool) -> Verdict:
+    if len(answer) > 4 * MAX_ANSWER:
+        return Verdict(False, answer[:MAX_ANSWER], fmt, "too_long")
+    choice = choice_of(answer)
+    if choice is not None:
+        letter, rest = choice
+        if mode != "multiple_choice" or not gold.letter:
+            return Verdict(False, letter, fmt, "letter")
+        if letter != gold.letter:
+            return Verdict(False, letter, fmt, "letter")
+        if not rest:
+            return Verdict(True, letter, fmt, "letter")
+        ok, method = compare(normalize(rest), gold)  # the letter's value must be the correct choice's
+        return Verdict(ok, f"{letter} {normalize(rest)}", fmt, "letter" if ok else f"letter_value:{method}")
+    s = normalize(answer)
+    if len(s) > MAX_ANSWER:
+        return Verdict(False, s[:MAX_ANSWER], fmt, "too_long")
+    ok, method = compare(s, gold)
+    return Verdict(ok, s, fmt, method)
 
 
 def warm_up() -> None:
-    """Import and exercise math-verify now (about a second) rather than on the first answer that needs it."""
-    _math_verify()
+    """Build the prime table now (about a millisecond); kept for callers of the old CAS warm-up."""
+    from vlenvs.envs.geometry3k.surd import _primes
+
+    _primes()
