@@ -10,9 +10,6 @@ import json
 import sys
 
 import gymnasium as gym
-import torch
-from torchrl.envs import GymEnv, GymWrapper, SerialEnv
-from torchrl.envs.utils import check_env_specs
 
 import vlenvs  # noqa: F401  (registers the ids; spawned workers re-import this file, so they see them too)
 from vlenvs.wrappers import VectorImageOnly
@@ -30,6 +27,10 @@ def instructions(td, key=("next", "instruction")) -> list:
 
 
 def main() -> dict:
+    import torch  # here, not at the top: TorchRL's spawned workers re-import this file and need only vlenvs
+    from torchrl.envs import GymEnv, GymWrapper, SerialEnv
+    from torchrl.envs.utils import check_env_specs
+
     out: dict = {}
     torch.manual_seed(0)
     # single env by id: TorchRL probes with frameskip=1 and falls back on the TypeError
