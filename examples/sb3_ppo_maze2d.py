@@ -37,7 +37,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = parser(__doc__.split("\n")[0], "write 3 evaluation episodes before and after training here")
     p.add_argument("--policy", choices=("cnn", "multi"), default="cnn",
                    help="cnn: CnnPolicy on the image; multi: MultiInputPolicy on image + instruction ids")
+    p.add_argument("--sb3-defaults", action="store_true",
+                   help="SB3's default PPO settings (n_steps=2048, batch_size=64, n_epochs=10, gamma=0.99, "
+                        "features_dim=512) instead of this example's, to compare the two")
     return p.parse_args(argv)
+
+
+def ppo_kwargs(args: argparse.Namespace) -> dict:
+    """This example's PPO settings: short rollouts (128 steps x num_envs), large minibatches, few epochs, a
+    small CNN head; or, with ``--sb3-defaults``, only what the policy kind needs."""
+    policy_kwargs = {} if args.policy == "cnn" else {"features_extractor_class": ImageAndInstruction, "net_arch": []}
+    if args.sb3_defaults:
+        return {"policy_kwargs": policy_kwargs}
+    n_steps = max(8, min(128, args.total_timesteps // args.num_envs))
+    if args.policy == "cnn":
+        policy_kwargs = {"features_extractor_kwargs": {"features_dim": 128}}
+    return {"n_steps": n_steps, "batch_size": min(256, n_steps * args.num_envs), "n_epochs": 4,
+            "learning_rate": 3e-4, "gamma": 0.95, "ent_coef": 0.01, "policy_kwargs": policy_kwargs}
 
 
 def make_env(args: argparse.Namespace, seed: int, record_as: str | None = None) -> VecEnv:
@@ -108,11 +124,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     torch.set_num_threads(args.threads)
     train_env = make_env(args, args.seed)
     policy = "CnnPolicy" if args.policy == "cnn" else "MultiInputPolicy"
-    n_steps = max(8, min(128, args.total_timesteps // args.num_envs))
-    model = PPO(policy, train_env, n_steps=n_steps, batch_size=min(256, n_steps * args.num_envs), n_epochs=4,
-                learning_rate=3e-4, gamma=0.95, ent_coef=0.01, seed=args.seed, verbose=0,
-                policy_kwargs={"features_extractor_kwargs": {"features_dim": 128}} if args.policy == "cnn" else
-                {"features_extractor_class": ImageAndInstruction, "net_arch": []})
+    model = PPO(policy, train_env, seed=args.seed, verbose=0, **ppo_kwargs(args))
 
     before = evaluate(model, make_env(args, 10_000, "untrained"), args.eval_episodes, deterministic=False)
     print_eval("before training (sampled)", before)
@@ -121,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     seconds = time.perf_counter() - start
     after = evaluate(model, make_env(args, 20_000, "trained"), args.eval_episodes, deterministic=True)
     print_eval("after training (greedy)", after)
-    header = f"library=sb3 policy={policy} preset={args.preset}"
+    header = f"library=sb3 policy={policy} preset={args.preset} settings={'sb3_defaults' if args.sb3_defaults else 'example'}"
     return print_summary(header, model.num_timesteps, seconds, before, after)
 
 

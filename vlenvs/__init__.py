@@ -10,6 +10,7 @@ from vlenvs.core.errors import (
     InvalidActionError,
     InvalidConfigError,
     ResetNeededError,
+    UnexpectedArgumentError,
     VlenvsError,
 )
 from vlenvs.registration import ENVS, register_envs
@@ -24,6 +25,7 @@ __all__ = [
     "InvalidActionError",
     "InvalidConfigError",
     "ResetNeededError",
+    "UnexpectedArgumentError",
     "VlenvsError",
     "__version__",
 ]

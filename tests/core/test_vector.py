@@ -117,11 +117,13 @@ def test_copy_false_returns_the_live_buffer():
 def test_render_modes_of_the_vector_env():
     venv = make_vec(render_mode="rgb_array")
     obs, _ = venv.reset(seed=0)
-    assert np.array_equal(venv.render(), obs["image"])
+    frames = venv.render()  # one frame per env, as Gymnasium's own vector envs return them
+    assert isinstance(frames, tuple) and len(frames) == 4
+    assert all(np.array_equal(f, o) for f, o in zip(frames, obs["image"]))
     venv = make_vec(render_mode="ansi")
     venv.reset(seed=0)
     texts = venv.render()
-    assert len(texts) == 4 and all("Legend" in t for t in texts)
+    assert isinstance(texts, tuple) and len(texts) == 4 and all("Legend" in t for t in texts)
 
 
 @pytest.mark.parametrize(
@@ -184,3 +186,32 @@ def test_max_episode_steps_is_validated():
     with pytest.raises(InvalidConfigError, match="max_episode_steps"):
         make_vec(max_episode_steps=0)
     assert make_vec().unwrapped.max_episode_steps is None
+
+
+@pytest.mark.parametrize("mode", ["NextStep", "SameStep"])
+def test_is_success_at_episode_end_like_the_single_env(mode):
+    venv = make_vec(n=3, autoreset_mode=mode, max_steps=4)
+    singles = [gym.make("vlenvs/Maze2D-v0", **{**KW, "max_steps": 4}) for _ in range(3)]
+    venv.reset(seed=2)
+    for i, env in enumerate(singles):
+        env.reset(seed=2 + i)
+    rng = np.random.default_rng(0)
+    ended = 0
+    for _ in range(4):  # the first episode of every env ends by step 4
+        acts = rng.integers(0, 4, size=3)
+        _, _, term, trunc, info = venv.step(acts)
+        done = term | trunc
+        ends = info.get("final_info", info) if mode == "SameStep" else info
+        if not done.any():
+            assert "is_success" not in info and "is_success" not in info.get("final_info", {})
+        for i, env in enumerate(singles):
+            if env.unwrapped._state == "done":
+                continue
+            *_, single_info = env.step(acts[i])
+            if done[i]:
+                ended += 1
+                assert ends["_is_success"][i] and ends["is_success"][i] == single_info["is_success"]
+            else:
+                assert "is_success" not in single_info
+                assert "_is_success" not in ends or not ends["_is_success"][i]
+    assert ended == 3

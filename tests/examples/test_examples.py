@@ -31,3 +31,20 @@ def test_example_runs_and_prints_its_summary(script, tmp_path):
     for key in ("success_before", "success_after"):
         assert 0.0 <= float(fields[key]) <= 1.0
     assert sorted(tmp_path.glob("*.gif")), "--record wrote no GIF"
+
+
+@pytest.mark.slow
+def test_rllib_example_trains_an_iteration_with_a_remote_env_runner():
+    pytest.importorskip("ray.rllib")
+    pytest.importorskip("tree")  # dm-tree: one of RLlib's own dependencies (the rllib extra)
+    args = ["--iterations", "1", "--batch-size", "128", "--num-envs", "2", "--num-env-runners", "1",
+            "--image-size", "16"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "RAY_DEDUP_LOGS": "0"}
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "rllib_ppo_maze2d.py"), *args], capture_output=True,
+                          text=True, timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r"^iteration 1: steps \d+", proc.stdout, re.M), proc.stdout[-2000:]
+    fields = dict(re.findall(r"(\w+)=([\w.]+)", proc.stdout.strip().splitlines()[-1]))
+    assert fields["library"] == "rllib" and int(fields["timesteps"]) >= 128
+    # episodes ended in the remote runner (which found the env by its registered name) and reported is_success
+    assert 0.0 <= float(fields["success_rate"]) <= 1.0

@@ -84,3 +84,13 @@ def test_text_action_env_is_rejected_naming_the_problem():
         with pytest.raises(InvalidConfigError, match=r"need a Discrete action space; vlenvs/Geometry3k-v0 has "
                                                      r"action space Text.*free-text answers"):
             wrapper(env)
+
+
+@pytest.mark.parametrize("mode", ["NextStep", "SameStep", "Disabled"])
+@pytest.mark.parametrize("vector", [VectorImageOnly, VectorInstructionIds])
+def test_vector_wrappers_expose_the_autoreset_mode_they_wrap(vector, mode):
+    venv = gym.make_vec("vlenvs/Maze2D-v0", num_envs=2, autoreset_mode=mode, **FAST["vlenvs/Maze2D-v0"])
+    wrapped = vector(venv)
+    # the attribute (which TorchRL's GymWrapper reads) and the metadata, as on the env itself
+    assert wrapped.autoreset_mode == venv.autoreset_mode == gym.vector.AutoresetMode(mode)
+    assert wrapped.metadata["autoreset_mode"] == venv.metadata["autoreset_mode"]

@@ -10,6 +10,7 @@ from gymnasium.utils.env_checker import check_env
 import vlenvs  # noqa: F401
 from vlenvs.core.errors import InvalidConfigError
 from vlenvs.wrappers import ImageOnly, VectorImageOnly
+from vlenvs.wrappers.image_only import transform_images
 
 
 def test_image_only_observation():
@@ -37,6 +38,22 @@ def test_channels_first_is_a_contiguous_transpose():
     images = venv.unwrapped.core.images()
     assert obs.shape == (2, 3, 20, 20) and obs.flags.c_contiguous
     assert np.array_equal(obs, images.transpose(0, 3, 1, 2))
+
+
+@pytest.mark.parametrize("channels_first", [False, True])
+def test_normalize_gives_float_images_in_unit_range(channels_first):
+    venv = gym.make_vec("vlenvs/Maze2D-v0", num_envs=2, size=5, image_size=20)
+    wrapped = VectorImageOnly(venv, channels_first=channels_first, normalize=True)
+    obs, _ = wrapped.reset(seed=1)
+    images = venv.unwrapped.core.images()
+    expected = (images.transpose(0, 3, 1, 2) if channels_first else images) / 255
+    assert obs.dtype == np.float32 and np.allclose(obs, expected)
+    assert transform_images(np.full((1, 2, 2, 3), 255, np.uint8), channels_first, True).max() == 1.0  # not above
+    assert wrapped.single_observation_space == gym.spaces.Box(0.0, 1.0, expected.shape[1:], np.float32)
+    assert wrapped.observation_space.contains(obs)
+    single = ImageOnly(gym.make("vlenvs/Maze2D-v0", size=5, image_size=20), normalize=True)
+    one, _ = single.reset(seed=1)
+    assert one.dtype == np.float32 and single.observation_space.contains(one)
 
 
 @pytest.mark.slow

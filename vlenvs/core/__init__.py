@@ -6,6 +6,7 @@ from vlenvs.core.errors import (
     InvalidActionError,
     InvalidConfigError,
     ResetNeededError,
+    UnexpectedArgumentError,
     VlenvsError,
 )
 from vlenvs.core.single import BatchedSingleEnv
@@ -19,5 +20,6 @@ __all__ = [
     "InvalidConfigError",
     "NativeVectorEnv",
     "ResetNeededError",
+    "UnexpectedArgumentError",
     "VlenvsError",
 ]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from vlenvs.core.errors import InvalidConfigError, invalid_choice, out_of_range
+from vlenvs.core.errors import InvalidConfigError, invalid_choice, out_of_range, unexpected_argument
 
 C = TypeVar("C")
 
@@ -16,13 +17,14 @@ def build_config(
 ) -> C:
     """Make ``cls`` from a named preset with keyword overrides on top.
 
-    Unknown keys and unknown presets raise :class:`InvalidConfigError` naming the valid ones; field values
-    are then validated by ``cls.__post_init__``.
+    Unknown keys raise :class:`UnexpectedArgumentError` (an :class:`InvalidConfigError` and a ``TypeError``
+    worded like Python's), unknown presets :class:`InvalidConfigError`, each naming the valid ones; field
+    values are then validated by ``cls.__post_init__``.
     """
     fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     unknown = sorted(set(overrides) - set(fields))
     if unknown:
-        raise invalid_choice(f"{cls.__name__} argument", unknown[0], fields)
+        raise unexpected_argument(cls.__name__, unknown[0], fields)
     values: dict[str, Any] = {}
     if preset is not None:
         if preset not in presets:
@@ -39,8 +41,8 @@ def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
 
 
 def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    """Return ``value`` as int, raising if it is not an integer in ``[lo, hi]``."""
-    if isinstance(value, bool) or not isinstance(value, (int,)) and not hasattr(value, "__index__"):
+    """Return ``value`` as int, raising if it is not an integer in ``[lo, hi]`` (bools and strings are not)."""
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, int) and not hasattr(value, "__index__"):
         raise out_of_range(name, value, f"an integer >= {lo}" + (f" and <= {hi}" if hi is not None else ""))
     value = int(value)
     if value < lo or (hi is not None and value > hi):
@@ -49,11 +51,14 @@ def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
 
 
 def check_float(name: str, value: Any, lo: float, hi: float) -> float:
-    """Return ``value`` as float, raising if it is not a finite number in ``[lo, hi]``."""
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise out_of_range(name, value, f"a number in [{lo}, {hi}]") from None
+    """Return ``value`` as float, raising if it is not a real number in ``[lo, hi]``.
+
+    Only numbers count: a string such as ``"0.5"`` (which ``float()`` would parse) or a bool is an error here,
+    not a crash later where the value is used.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise out_of_range(name, value, f"a number in [{lo}, {hi}]")
+    f = float(value)
     if not lo <= f <= hi:  # also rejects NaN
         raise out_of_range(name, value, f"a number in [{lo}, {hi}]")
     return f

@@ -20,6 +20,12 @@ class InvalidConfigError(VlenvsError, ValueError):
     """A constructor argument (size, preset, mode, ...) is out of range or unknown."""
 
 
+class UnexpectedArgumentError(InvalidConfigError, TypeError):
+    """An unknown keyword argument. Also a :class:`TypeError` worded like Python's own ("... got an
+    unexpected keyword argument 'x'"), so callers that probe optional keywords and catch Python's error
+    (TorchRL's ``GymEnv`` passes ``frameskip``) work unchanged."""
+
+
 class InvalidActionError(VlenvsError, ValueError):
     """An action is not one the env accepts (wrong type, shape or value)."""
 
@@ -51,3 +57,11 @@ def out_of_range(
 ) -> VlenvsError:
     """Build the standard 'bad value, here is the valid range' error."""
     return error(f"invalid {name} {value!r}; expected {valid}")
+
+
+def unexpected_argument(owner: str, key: str, choices: Iterable[Any]) -> UnexpectedArgumentError:
+    """Build the 'unknown keyword argument, here are the valid ones' error, worded like Python's TypeError."""
+    return UnexpectedArgumentError(
+        f"{owner}.__init__() got an unexpected keyword argument {key!r} (invalid {owner} argument {key!r}; "
+        f"valid choices: {_fmt_choices(choices)})"
+    )

@@ -9,9 +9,12 @@ import numpy as np
 
 from vlenvs.core.batched import BatchedCore, CoreAccess
 from vlenvs.core.config import build_config
-from vlenvs.core.errors import ResetNeededError, invalid_choice
+from vlenvs.core.errors import InvalidConfigError, ResetNeededError, invalid_choice
+from vlenvs.core.window import HUMAN_EXTRA, pygame_available
 
-RENDER_MODES = ("rgb_array", "ansi", "human")
+#: Render modes the single env declares: ``human`` only where pygame is installed, as Gymnasium's
+#: ``check_env`` (and any client) may make the env in every declared mode.
+RENDER_MODES = ("rgb_array", "ansi", "human") if pygame_available() else ("rgb_array", "ansi")
 
 
 def _unbatch(value: np.ndarray) -> Any:
@@ -24,14 +27,21 @@ class BatchedSingleEnv(CoreAccess, gymnasium.Env):
     """A :class:`gymnasium.Env` backed by a :class:`BatchedCore` with ``num_envs=1``.
 
     Args:
-        render_mode: ``"rgb_array"``, ``"ansi"`` (text an LLM can read) or ``"human"`` (pygame window).
+        render_mode: ``"rgb_array"``, ``"ansi"`` (text an LLM can read) or ``"human"`` (pygame window;
+            declared in ``metadata["render_modes"]`` only where pygame is installed).
         preset: a named config preset of the env; other keyword arguments override its fields.
+
+    ``info`` carries the core's per-env keys; at the end of an episode (terminated or truncated) it also has
+    ``is_success`` (the env's ``success``), which Stable-Baselines3 reads for ``rollout/success_rate``.
     """
 
     core_cls: ClassVar[type[BatchedCore]]
     metadata: ClassVar[dict[str, Any]] = {"render_modes": list(RENDER_MODES), "render_fps": 8}
 
     def __init__(self, render_mode: str | None = None, *, preset: str | None = None, **config_kwargs: Any) -> None:
+        if render_mode == "human" and "human" not in RENDER_MODES:
+            raise InvalidConfigError(f"invalid render_mode 'human': it needs pygame ({HUMAN_EXTRA}); "
+                                     f"valid choices here: {', '.join(map(repr, RENDER_MODES))}")
         if render_mode is not None and render_mode not in RENDER_MODES:
             raise invalid_choice("render_mode", render_mode, RENDER_MODES)
         config = build_config(self.core_cls.config_cls, self.core_cls.presets, preset, config_kwargs)
@@ -63,11 +73,14 @@ class BatchedSingleEnv(CoreAccess, gymnasium.Env):
             raise ResetNeededError("step() called after the episode ended (terminated or truncated); call reset()")
         actions = self.core.validate_actions(self._batch_action(action))
         reward, terminated, truncated = self.core.step(actions, np.ones(1, dtype=bool))
+        info = self._info()
         if terminated[0] or truncated[0]:
             self._state = "done"
+            if "success" in info:
+                info["is_success"] = bool(info["success"])
         if self.render_mode == "human":
             self.render()
-        return self._obs(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), self._info()
+        return self._obs(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
 
     def render(self) -> np.ndarray | str | None:
         """The frame (``rgb_array``), the text view (``ansi``), or a window update (``human``)."""

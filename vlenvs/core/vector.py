@@ -44,12 +44,17 @@ class NativeVectorEnv(CoreAccess, VectorEnv):
     Args:
         num_envs: number of envs in the batch.
         autoreset_mode: ``"NextStep"`` (default), ``"SameStep"`` or ``"Disabled"`` (see Gymnasium's docs).
-        render_mode: ``"rgb_array"`` (batched frames ``uint8[N,H,W,3]``) or ``"ansi"`` (tuple of texts).
+        render_mode: ``"rgb_array"`` or ``"ansi"``: ``render()`` returns one frame ``uint8[H,W,3]`` / one text
+            per env, as a tuple (the contract of Gymnasium's own vector envs and its vector ``RecordVideo``).
         copy: return a copy of the image batch (default). ``False`` returns the core's persistent buffer,
             which later steps overwrite in place: fastest, but copy what you keep.
         preset: a named config preset of the env; other keyword arguments override its fields.
         max_episode_steps: truncate every episode after this many steps, as ``gym.make``'s ``TimeLimit`` does
             (``gym.make_vec`` passes the registry's or the caller's value); ``None``: only the env's own limit.
+
+    ``info`` follows Gymnasium's vector convention (a ``_key`` mask beside every key); in the step that ends
+    an episode it also has ``is_success`` (the env's ``success``, masked to the finished envs; under
+    ``SameStep`` it is in ``final_info``), as the single env reports it for Stable-Baselines3.
     """
 
     core_cls: ClassVar[type[BatchedCore]]
@@ -142,14 +147,16 @@ class NativeVectorEnv(CoreAccess, VectorEnv):
         done = terminated | truncated
         self._needs_reset = done.copy()
         info = with_masks(self.core.info())
+        if done.any() and "success" in info:
+            info["is_success"], info["_is_success"] = np.logical_and(info["success"], done), done.copy()
         if mode == AutoresetMode.SAME_STEP and done.any():
             info = self._same_step_reset(done, info)
         return self._obs(), reward, terminated, truncated, info
 
-    def render(self) -> np.ndarray | tuple[str, ...] | None:
-        """Batched frames ``uint8[N,H,W,3]`` (``rgb_array``) or one text per env (``ansi``)."""
+    def render(self) -> tuple[np.ndarray, ...] | tuple[str, ...] | None:
+        """One frame ``uint8[H,W,3]`` per env (``rgb_array``) or one text per env (``ansi``), as a tuple."""
         if self.render_mode == "rgb_array":
-            return self.core.render_rgb().copy()
+            return tuple(self.core.render_rgb().copy())
         if self.render_mode == "ansi":
             return tuple(self.core.render_text(i) for i in range(self.num_envs))
         return None

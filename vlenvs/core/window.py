@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 
 from vlenvs.core.errors import VlenvsError
+
+#: How to get pygame for ``render_mode="human"`` and the play script.
+HUMAN_EXTRA = "pip install 'vlenvs[human]'"
+
+
+def pygame_available() -> bool:
+    """Whether pygame can be imported, without importing it (``import vlenvs`` stays light)."""
+    try:
+        return importlib.util.find_spec("pygame") is not None
+    except (ImportError, ValueError):  # a blocked or half-imported pygame
+        return False
 
 
 class Window:
@@ -15,7 +28,7 @@ class Window:
             import pygame
         except ImportError as e:  # pragma: no cover - depends on the install
             raise VlenvsError(
-                "render_mode='human' and the play script need pygame: pip install 'vlenvs[human]'"
+                f"render_mode='human' and the play script need pygame: {HUMAN_EXTRA}"
             ) from e
         self._pg = pygame
         pygame.init()

@@ -14,7 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector import VectorEnv, VectorWrapper
+from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 from gymnasium.vector.utils import batch_space
 
 from vlenvs.core.errors import InvalidConfigError
@@ -121,6 +121,11 @@ class TransformVector(VectorWrapper):
         self.transform = transform
         self.single_observation_space = transform.single_space
         self.observation_space = batch_space(transform.single_space, env.num_envs)
+
+    @property
+    def autoreset_mode(self) -> AutoresetMode:
+        """The wrapped env's autoreset mode (clients such as TorchRL read the attribute, not the metadata)."""
+        return self.env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
 
     def reset(self, *, seed: Any = None, options: dict[str, Any] | None = None):
         obs, info = self.env.reset(seed=seed, options=options)

@@ -85,7 +85,7 @@ class Geometry3kConfig:
         check_choice("mode", self.mode, MODES)
         check_choice("difficulty", self.difficulty, DIFFICULTIES)
         check_int("max_attempts", self.max_attempts, 1, 16)
-        check_float("format_reward", self.format_reward, 0.0, 1.0)
+        object.__setattr__(self, "format_reward", check_float("format_reward", self.format_reward, 0.0, 1.0))
         image_hw(self.image_size, lo=32)
         check_int("max_action_length", self.max_action_length, 16, 65536)
         check_int("max_instruction_length", self.max_instruction_length, 128, 16384)

@@ -77,7 +77,7 @@ class GridWorld3DConfig:
         check_choice("tasks", self.tasks, TASK_KINDS)
         check_int("sequence_length", self.sequence_length, 2, MAX_SEQUENCE)
         h, w = image_hw(self.image_size, lo=16, hi=1024)
-        check_float("fov", self.fov, 30.0, 120.0)
+        object.__setattr__(self, "fov", check_float("fov", self.fov, 30.0, 120.0))
         check_choice("view", self.view, VIEWS)
         if self.render_view is not None:
             check_choice("render_view", self.render_view, VIEWS)
@@ -87,7 +87,7 @@ class GridWorld3DConfig:
         if not isinstance(self.textures, bool):
             raise out_of_range("textures", self.textures, "True or False")
         check_choice("wrong_done", self.wrong_done, WRONG_DONE)
-        check_float("step_penalty", self.step_penalty, 0.0, 1.0)
+        object.__setattr__(self, "step_penalty", check_float("step_penalty", self.step_penalty, 0.0, 1.0))
         if self.max_steps is not None:
             check_int("max_steps", self.max_steps, 1, 1_000_000)
         if self.num_objects + 1 > self.num_spots:

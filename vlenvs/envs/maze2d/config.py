@@ -49,7 +49,7 @@ class Maze2DConfig:
             raise out_of_range("image_size", self.image_size, f"at least size={size} pixels per side")
         check_choice("start_goal", self.start_goal, START_GOAL_MODES)
         check_choice("success_mode", self.success_mode, SUCCESS_MODES)
-        check_float("step_penalty", self.step_penalty, 0.0, 1.0)
+        object.__setattr__(self, "step_penalty", check_float("step_penalty", self.step_penalty, 0.0, 1.0))
         if self.max_steps is not None:
             check_int("max_steps", self.max_steps, 1, 1_000_000)
 

@@ -1,0 +1,69 @@
+"""TorchRL against vlenvs, as a practitioner runs it: ``GymEnv`` by id, single and batched.
+
+Run as a script by ``test_torchrl.py`` (TorchRL's batched envs start worker processes with ``spawn``, which
+re-imports this file, hence the ``__main__`` guard); prints one JSON object with what it observed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import gymnasium as gym
+
+import vlenvs  # noqa: F401  (registers the ids; spawned workers re-import this file, so they see them too)
+from vlenvs.wrappers import VectorImageOnly
+
+KW = {"size": 5, "image_size": 16}
+
+
+def instructions(td, key=("next", "instruction")) -> list:
+    """The instruction strings of a rollout, flattened (a NonTensorStack per step)."""
+    value = td.get(key)
+    flat = value.tolist() if hasattr(value, "tolist") else list(value)
+    while flat and isinstance(flat[0], list):
+        flat = [x for row in flat for x in row]
+    return flat
+
+
+def main() -> dict:
+    import torch  # here, not at the top: TorchRL's spawned workers re-import this file and need only vlenvs
+    from torchrl.envs import GymEnv, GymWrapper, SerialEnv
+    from torchrl.envs.utils import check_env_specs
+
+    out: dict = {}
+    torch.manual_seed(0)
+    # single env by id: TorchRL probes with frameskip=1 and falls back on the TypeError
+    env = GymEnv("vlenvs/Maze2D-v0", **KW)
+    check_env_specs(env)
+    td = env.rollout(12)
+    out["single"] = {"batch": list(td.batch_size), "image": list(td["next", "image"].shape),
+                     "dtype": str(td["next", "image"].dtype), "instructions": instructions(td),
+                     "frame_skip": env.wrapper_frame_skip, "reward_sum": float(td["next", "reward"].sum())}
+    # the same env batched by TorchRL itself (in-process): one instruction per env
+    serial = SerialEnv(2, lambda: GymEnv("vlenvs/Maze2D-v0", **KW))
+    check_env_specs(serial)
+    td = serial.rollout(6, break_when_any_done=False)
+    out["serial"] = {"batch": list(td.batch_size),
+                     "instructions": [[td[i, t]["instruction"] for t in range(6)] for i in range(2)]}
+    serial.close()
+    # the native vector env (SameStep) behind GymWrapper, through our vector wrapper
+    native = GymWrapper(VectorImageOnly(gym.make_vec("vlenvs/Maze2D-v0", num_envs=3, autoreset_mode="SameStep", **KW)))
+    check_env_specs(native)
+    td = native.rollout(40, break_when_any_done=False)
+    out["native"] = {"batch": list(td.batch_size), "dones": int(td["next", "done"].sum())}
+    # GymEnv(id, num_envs=N): TorchRL's own AsyncVectorEnv of single envs
+    try:
+        batched = GymEnv("vlenvs/Maze2D-v0", num_envs=2, **KW)
+        check_env_specs(batched)
+        td = batched.rollout(6, break_when_any_done=False)
+        out["num_envs"] = {"batch": list(td.batch_size), "instructions": instructions(td)}
+        batched.close()
+    except Exception as e:  # noqa: BLE001 - reported to the test, which decides
+        out["num_envs"] = {"error": f"{type(e).__name__}: {e}"}
+    return out
+
+
+if __name__ == "__main__":
+    result = main()
+    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
