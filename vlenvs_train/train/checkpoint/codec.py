@@ -22,12 +22,15 @@ _MARKERS = ("__tensor__", "__array__", "__items__", "__tuple__")
 
 def encode(obj: Any, tensors: dict[str, torch.Tensor], prefix: str) -> Any:
     """A JSON-able form of ``obj``; its tensors/arrays are added to ``tensors`` under ``prefix/...`` names."""
-    if isinstance(obj, torch.Tensor):
-        tensors[prefix] = obj.detach().cpu().contiguous()
-        return {"__tensor__": prefix}
-    if isinstance(obj, np.ndarray):
-        tensors[prefix] = torch.from_numpy(np.ascontiguousarray(obj))
-        return {"__array__": prefix}
+    if isinstance(obj, (torch.Tensor, np.ndarray)):
+        name = prefix
+        while name in tensors:  # e.g. keys 0 and "0" of one dict
+            name += "'"
+        if isinstance(obj, np.ndarray):
+            tensors[name] = torch.from_numpy(np.ascontiguousarray(obj))
+            return {"__array__": name}
+        tensors[name] = obj.detach().cpu().contiguous()
+        return {"__tensor__": name}
     if isinstance(obj, (np.integer, np.floating, np.bool_)):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
