@@ -5,9 +5,16 @@ GRPO rollouts and evaluations play in this process (``rollout.backend="sync"``) 
 use, kept across iterations (weights are synced between its calls, while it is idle), closed when the run ends.
 
 Stages run in order and each is recorded in the checkpoint when finished; GRPO also checkpoints every
-``checkpoint_every`` iterations. ``resume=True`` loads the newest checkpoint (model, optimizer, RNGs, the
-sampler's call counter, the position in the run, the metric rows written so far) and continues: rows
-written after that checkpoint are dropped and recomputed identically, so nothing is lost or duplicated.
+``checkpoint_every`` iterations (:mod:`~vlenvs_train.train.checkpoint`: safetensors + a verified JSON manifest,
+never a pickle). ``resume=True`` loads the newest valid checkpoint (model, optimizer, RNGs, the sampler's
+state, the position in the run, the metric rows written so far; a corrupted newer one is reported and set
+aside as ``bad_step_...``) and continues: rows written after that checkpoint are dropped and recomputed
+identically, so nothing is lost or duplicated. What a resume may change in the config and when a fresh run
+may use a folder: :mod:`~vlenvs_train.train.resume`. GRPO with ``kl_coef > 0`` saves its reference weights
+once as ``OUT/reference/``. Each training stage ends by writing ``OUT/model/`` (:mod:`~vlenvs_train.train.export`).
+Evaluations leave the sampler's state as they found it, so their cadence does not change training.
+Low-precision models (``model.dtype`` bf16/fp16) train on fp32 master weights
+(:mod:`~vlenvs_train.train.precision`).
 """
 
 from __future__ import annotations
@@ -61,8 +68,13 @@ class Trainer:
     Args:
         config: the validated run config.
         stages: which of :data:`STAGES` to run (in run order).
-        resume: continue from the newest checkpoint in ``out_dir``.
-        init: a checkpoint file (or run folder) whose model weights to start from (e.g. an SFT run's).
+        resume: continue from the newest valid checkpoint in ``out_dir`` (config changes: see
+            :mod:`~vlenvs_train.train.resume`).
+        init: a checkpoint folder (or run folder) whose model weights to start from (e.g. an SFT run's).
+        overwrite: a fresh run into an ``out_dir`` that holds another run deletes that run's files first
+            (without it: :class:`~vlenvs_train.train.resume.RunFolderError`).
+        allow_config_change: with ``resume``, use config changes that alter training (recorded in
+            ``OUT/config_changes.jsonl``) instead of refusing them.
     """
 
     def __init__(self, config: TrainConfig, stages: Sequence[str] = STAGES, resume: bool = False,
