@@ -105,7 +105,11 @@ class Trainer:
                 record_changes(self.out, changes, str(loaded.path))
             self._restore(loaded.state)
         elif init_weights is not None:
-            self.model.load_state_dict(init_weights)
+            try:
+                self.model.load_state_dict(init_weights)
+            except RuntimeError as e:
+                raise checkpoint.CheckpointError(f"--init {str(init)!r}: its weights do not fit model.path "
+                                                 f"{config.model.path!r}: {e}") from None
             backends.sync_weights(self.sampler, self.model)
         self.logger = MetricsLogger(self.out, config.tensorboard,
                                     purge_step=self.state["rl_step"] + 1 if loaded is not None else None)

@@ -118,3 +118,18 @@ def test_allowed_change_takes_effect_and_is_recorded(tmp_path, tiny_model_path):
                                     "grpo.weight_decay": {"old": 0.0, "new": 0.5}}
     trainer.run()
     assert checkpoint.load_checkpoint(checkpoint.latest_checkpoint(trainer.out))["config"]["grpo"]["lr"] == 0.25
+
+
+def test_cli_flags_reach_the_trainer(tmp_path, tiny_model_path, capsys):
+    from vlenvs_train.cli import main
+
+    args = ["sft", "--recipe", "maze2d_tiny_cpu", f"out_dir={tmp_path / 'r'}", f"model.path={tiny_model_path}",
+            "sft.num_episodes=4", "sft.epochs=1", "eval.episodes=2", "eval.batch=2", "progress=false",
+            "tensorboard=false", "env.kwargs.max_steps=3"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 2 and "--overwrite" in capsys.readouterr().err
+    assert main([*args, "sft.lr=0.5", "--resume"]) == 2 and "sft.lr: 0.001 -> 0.5" in capsys.readouterr().err
+    assert main([*args, "sft.lr=0.5", "--resume", "--allow-config-change"]) == 0
+    assert (tmp_path / "r" / "config_changes.jsonl").exists()
+    assert main([*args, "--overwrite"]) == 0 and not (tmp_path / "r" / "config_changes.jsonl").exists()
