@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -70,7 +71,8 @@ class HFPolicy:
         self.end_ids = end_token_ids(tok, getattr(model, "generation_config", None))
         self._calls = 0
         self._weight_version = 0
-        self._unseeded_state: torch.Tensor | None = None  # the private stream of an unseeded policy
+        # an unseeded policy still samples on its own streams, from a seed drawn once (not reproducible)
+        self._base_seed = sampling.seed if sampling.seed is not None else int.from_bytes(os.urandom(6), "little")
 
     # ------------------------------------------------------------ Sampler protocol
     @property
@@ -105,16 +107,10 @@ class HFPolicy:
     def _private_rng(self) -> Iterator[None]:
         """Run sampling on this policy's own stream; the global RNGs are restored afterwards."""
         cuda = [self.device] if self.device.type == "cuda" else []
+        seed = self.sampling.seed if self.sampling.seed is not None else self._base_seed
         with torch.random.fork_rng(devices=cuda):
-            if self.sampling.seed is not None:
-                torch.manual_seed(self.sampling.seed + self._calls)
-            elif self._unseeded_state is None:
-                torch.seed()
-            else:
-                torch.set_rng_state(self._unseeded_state)
+            torch.manual_seed(seed + self._calls)
             yield
-            if self.sampling.seed is None:
-                self._unseeded_state = torch.get_rng_state()
 
     @property
     def device(self) -> torch.device:
