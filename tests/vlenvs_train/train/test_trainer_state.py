@@ -1,22 +1,18 @@
 """Trainer state you can trust: fallback past a corrupted checkpoint with the KL reference kept, evaluations that
-do not touch training, bf16 training on fp32 master weights, servable model folders."""
+do not touch training, bf16 training on fp32 master weights."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from vlenvs_train.cli import main  # noqa: E402
-from vlenvs_train.policies.scoring import response_logprobs  # noqa: E402
 from vlenvs_train.train import checkpoint  # noqa: E402
 from vlenvs_train.train.checkpoint import CheckpointWarning  # noqa: E402
 from vlenvs_train.train.precision import MasterWeightAdamW, trained_parameters  # noqa: E402
 from vlenvs_train.train.trainer import Trainer  # noqa: E402
 
-from ..policies.test_hf import requests  # noqa: E402
 from .test_resume import SIGNAL, run_killed  # noqa: E402
 from .test_trainer import rows_without_times, small_config  # noqa: E402
 
@@ -43,7 +39,7 @@ def test_resume_past_a_corrupted_checkpoint_with_a_kl_reference_ends_exactly_lik
 
     config = small_config(tmp_path, tiny_model_path, "killed", extra)
     run_killed(config, RL, kill_at=3)  # checkpoints after GRPO steps 1 and 2; reference/ written at the start
-    assert (config_out := tmp_path / "killed" / "reference" / "manifest.json").exists() and config_out
+    assert (tmp_path / "killed" / "reference" / "manifest.json").exists()
     newest = checkpoint.latest_checkpoint(tmp_path / "killed")
     weights = newest / "model.safetensors"
     raw = bytearray(weights.read_bytes())
@@ -98,69 +94,3 @@ def test_bf16_training_moves_its_fp32_master_weights_like_fp32_training(tmp_path
                 assert torch.equal(p, m.to(torch.bfloat16))
     assert fractions["float32"] > 0.5
     assert fractions["bfloat16"] > 0.8 * fractions["float32"]
-
-
-def test_plain_bf16_adamw_barely_moves_but_master_weights_follow_fp32():
-    torch.manual_seed(0)
-    ref = torch.nn.Linear(64, 64)
-    models = {k: torch.nn.Linear(64, 64) for k in ("fp32", "bf16_plain", "bf16_master")}
-    for name, m in models.items():
-        m.load_state_dict(ref.state_dict())
-        if name != "fp32":
-            m.to(torch.bfloat16)
-    opts = {"fp32": torch.optim.AdamW(models["fp32"].parameters(), lr=1e-6),
-            "bf16_plain": torch.optim.AdamW(models["bf16_plain"].parameters(), lr=1e-6),
-            "bf16_master": MasterWeightAdamW(models["bf16_master"].parameters(), lr=1e-6)}
-    x = torch.randn(16, 64)
-    for _ in range(10):
-        for name, m in models.items():
-            m(x.to(next(m.parameters()).dtype)).square().mean().backward()
-            opts[name].step()
-            opts[name].zero_grad()
-    before = list(ref.parameters())
-    fp32 = changed_fraction(before, list(models["fp32"].parameters()))
-    plain = changed_fraction([p.to(torch.bfloat16) for p in before], list(models["bf16_plain"].parameters()))
-    master = changed_fraction(before, opts["bf16_master"].master)
-    assert fp32 > 0.9 and master > 0.9 and plain < 0.2
-    for r, a, b in zip(before, models["fp32"].parameters(), opts["bf16_master"].master):
-        step_fp32, step_master = a - r, b - r.to(torch.bfloat16).float()  # the masters start at bf16 values
-        # the same steps, up to the noise of bf16 forward/backward passes
-        assert float((step_master - step_fp32).detach().norm() / step_fp32.detach().norm()) < 0.1
-
-
-def test_every_training_stage_writes_a_servable_model_and_export_writes_one_from_any_checkpoint(
-        tmp_path, tiny_model_path, hf_policy, capsys):
-    from transformers import AutoModelForImageTextToText
-
-    from vlenvs_train.models.processor import load_processor, torchvision_works
-    from vlenvs_train.policies.encode import PromptEncoder
-
-    trainer = Trainer(small_config(tmp_path, tiny_model_path, "run", ["sft.epochs=2"]), ["sft"])
-    trainer.run()
-    folder = trainer.out / "model"
-    for name in ("config.json", "model.safetensors", "generation_config.json", "tokenizer.json", "chat_template.jinja",
-                 "preprocessor_config.json", "video_preprocessor_config.json", "processor_config.json"):
-        assert (folder / name).exists(), name
-    if torchvision_works():
-        from transformers import AutoProcessor
-
-        AutoProcessor.from_pretrained(folder)
-    exported = AutoModelForImageTextToText.from_pretrained(folder).eval()
-    encoder = PromptEncoder(load_processor(folder))
-    outputs = hf_policy.generate(requests(4))
-    again = [encoder.encode(r.messages) for r in requests(4)]
-    assert all(np.array_equal(a.prompt_ids, o.prompt_ids) for a, o in zip(again, outputs))  # same tokenization
-    with torch.no_grad():
-        want, mask = response_logprobs(trainer.model, outputs, pad_id=trainer.encoder.pad_id)
-        got, _ = response_logprobs(exported, outputs, pad_id=encoder.pad_id)
-    assert mask.any() and torch.equal(want, got)
-    assert not torch.equal(want, response_logprobs(hf_policy.model, outputs, pad_id=encoder.pad_id)[0])  # trained
-
-    target = tmp_path / "exported"
-    first = checkpoint.list_checkpoints(trainer.out)[0]
-    assert main(["export", str(trainer.out), str(target)]) == 0
-    assert main(["export", str(trainer.out), str(tmp_path / "first"), "--checkpoint", str(first)]) == 0
-    for f in ("model.safetensors", "video_preprocessor_config.json", "chat_template.jinja"):
-        assert (target / f).read_bytes() == (folder / f).read_bytes(), f
-    assert main(["export", str(tmp_path / "nope"), str(tmp_path / "x")]) == 2
-    assert "nope" in capsys.readouterr().err
