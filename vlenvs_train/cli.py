@@ -2,12 +2,17 @@
 
     vlenvs-train run  --recipe maze2d_tiny_cpu            # SFT, then GRPO, then evaluation (the default)
     vlenvs-train sft  --recipe maze2d_tiny_cpu sft.epochs=3
-    vlenvs-train rl   --recipe maze2d_tiny_cpu --init runs/maze2d_tiny_cpu   # GRPO from the SFT weights
+    vlenvs-train rl   --recipe maze2d_tiny_cpu --init runs/maze2d_tiny_cpu out_dir=runs/rl  # GRPO from SFT weights
     vlenvs-train eval --recipe maze2d_tiny_cpu --policy oracle               # or random, or model
     vlenvs-train run  --recipe maze2d_tiny_cpu --resume                      # continue a killed run
+    vlenvs-train run  --recipe maze2d_tiny_cpu --overwrite                   # replace the run in out_dir
+    vlenvs-train export runs/maze2d_tiny_cpu exported/ [--checkpoint PATH]   # a servable Hugging Face folder
     vlenvs-train recipes                                                     # list the bundled recipes
 
 Overrides are ``section.key=value`` (values parsed as YAML), e.g. ``grpo.iterations=10 out_dir=/tmp/r``.
+A fresh run refuses an out_dir that holds another run (--resume, --overwrite, or another out_dir); --resume
+refuses config changes that alter training (--allow-config-change uses the new values and records them).
+Every training stage ends by writing OUT/model/, a folder transformers and vLLM load as is.
 Equivalent from Python: ``Trainer(load_recipe(name, overrides), stages).run()``.
 """
 
@@ -20,7 +25,7 @@ from collections.abc import Sequence
 
 from vlenvs.core.errors import VlenvsError
 
-COMMANDS = ("run", "sft", "rl", "eval", "recipes")
+COMMANDS = ("run", "sft", "rl", "eval", "recipes", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,10 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("command", nargs="?", default="run", choices=COMMANDS,
                         help="what to do (default: run = SFT, GRPO, evaluation)")
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="recipe overrides, e.g. grpo.lr=1e-4")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                        help="recipe overrides, e.g. grpo.lr=1e-4 (export: RUN_DIR DIR)")
     parser.add_argument("--recipe", default="maze2d_tiny_cpu", help="bundled recipe name or YAML path")
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in out_dir")
     parser.add_argument("--init", default=None, help="start from this checkpoint's (or run folder's) weights")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="a fresh run into an out_dir holding another run: delete its checkpoints/metrics first")
+    parser.add_argument("--allow-config-change", action="store_true",
+                        help="--resume with config changes that alter training: use the new values from here on "
+                             "(recorded in OUT/config_changes.jsonl)")
+    parser.add_argument("--checkpoint", default=None,
+                        help="export only: this checkpoint folder instead of the run's newest valid one")
     parser.add_argument("--policy", default="model", choices=("model", "oracle", "random"),
                         help="eval only: the trained model, or a scripted baseline")
     return parser
@@ -52,6 +65,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "recipes":
         print("\n".join(recipe_names()))
         return 0
+    if args.command == "export":
+        return _export(args)
     config = load_recipe(args.recipe, args.overrides)
     if args.command == "eval" and args.policy != "model":
         from vlenvs_train.train.backends import evaluate, scripted_policy
@@ -61,12 +76,26 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     from vlenvs_train.train.trainer import COMMAND_STAGES, Trainer
 
-    trainer = Trainer(config, COMMAND_STAGES[args.command], resume=args.resume, init=args.init)
+    trainer = Trainer(config, COMMAND_STAGES[args.command], resume=args.resume, init=args.init,
+                      overwrite=args.overwrite, allow_config_change=args.allow_config_change)
     results = trainer.run()
     for stage, row in results.items():
         print(f"{stage:>10}: success {row['eval_success_rate']:.3f}  return {row['eval_mean_return']:.3f}  "
               f"invalid {row['eval_invalid_rate']:.3f}  length {row['eval_mean_length']:.2f}")
     print(f"outputs in {trainer.out}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from vlenvs.core.errors import InvalidConfigError
+    from vlenvs_train.train.export import export_checkpoint
+
+    if len(args.overrides) != 2 or any("=" in a for a in args.overrides):
+        raise InvalidConfigError(f"export takes RUN_DIR and DIR (the folder to write), got {args.overrides!r}; "
+                                 "e.g. vlenvs-train export runs/maze2d_tiny_cpu exported/ [--checkpoint PATH]")
+    run_dir, target = args.overrides
+    path = export_checkpoint(run_dir, target, args.checkpoint)
+    print(f"exported {args.checkpoint or run_dir} to {path}")
     return 0
 
 

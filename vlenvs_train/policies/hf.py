@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,6 +15,7 @@ from vlenvs.core.errors import invalid_choice
 from vlenvs_train.models.processor import end_token_ids, vision_special_token_ids
 from vlenvs_train.policies.base import PolicyOutput, PolicyRequest, SamplingConfig, check_outputs
 from vlenvs_train.policies.encode import PromptEncoder
+from vlenvs_train.policies.sampler import ScoringSpec, read_sampler_state, sampler_state
 from vlenvs_train.policies.scoring import collate
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -36,6 +39,12 @@ def load_model(name_or_path: str | Path, dtype: str = "float32", device: str = "
 
 class HFPolicy:
     """Samples replies with ``model.generate`` for a whole batch at once (left-padded).
+
+    Implements the trainer's :class:`~vlenvs_train.policies.sampler.Sampler` protocol. Randomness: a seeded
+    policy samples call ``k`` from its own stream seeded ``seed + k`` (the global torch RNG is forked around
+    ``generate`` and left as it was), so other code drawing random numbers does not change its samples and it
+    changes no one else's. Penalties the model's generation config may carry (e.g. ``repetition_penalty``)
+    are overridden with neutral values: log-probs are those of temperature + suppressed tokens only.
 
     Args:
         model: a folder or hub id, or an already loaded model (e.g. the trainer's, shared in-process).
@@ -61,6 +70,47 @@ class HFPolicy:
         self.suppress_ids = vision_special_token_ids(tok) if sampling.suppress_vision_tokens else []
         self.end_ids = end_token_ids(tok, getattr(model, "generation_config", None))
         self._calls = 0
+        self._weight_version = 0
+        # an unseeded policy still samples on its own streams, from a seed drawn once (not reproducible)
+        self._base_seed = sampling.seed if sampling.seed is not None else int.from_bytes(os.urandom(6), "little")
+
+    # ------------------------------------------------------------ Sampler protocol
+    @property
+    def scoring_spec(self) -> ScoringSpec:
+        return ScoringSpec(temperature=self.sampling.scoring_temperature, suppressed_ids=tuple(self.suppress_ids))
+
+    @property
+    def weight_version(self) -> int:
+        return self._weight_version
+
+    @torch.no_grad()
+    def update_weights(self, named_params: Iterable[tuple[str, Any]]) -> int:
+        """Copy the given weights into this policy's model (nothing to copy for its own parameters, e.g. when
+        it samples the trainer's model object itself); returns the new weight version."""
+        own = dict(self.model.named_parameters())
+        for name, value in named_params:
+            target = own.get(name)
+            if target is None:
+                raise invalid_choice("parameter name", name, list(own))
+            if target is not value:
+                target.copy_(value.detach().to(device=target.device, dtype=target.dtype))
+        self._weight_version += 1
+        return self._weight_version
+
+    def state_dict(self) -> dict[str, Any]:
+        return sampler_state(self._calls, self.sampling.seed, self._weight_version)
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._calls, self._weight_version = read_sampler_state(state, "HFPolicy")
+
+    @contextlib.contextmanager
+    def _private_rng(self) -> Iterator[None]:
+        """Run sampling on this policy's own stream; the global RNGs are restored afterwards."""
+        cuda = [self.device] if self.device.type == "cuda" else []
+        seed = self.sampling.seed if self.sampling.seed is not None else self._base_seed
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed + self._calls)
+            yield
 
     @property
     def device(self) -> torch.device:
@@ -79,15 +129,17 @@ class HFPolicy:
         dtype = next(self.model.parameters()).dtype
         batch = collate([e.prompt_ids for e in encoded], [e.mm_inputs for e in encoded], self.pad_id,
                         device=self.device, dtype=dtype)
-        if s.seed is not None:
-            torch.manual_seed(s.seed + self._calls)
-        self._calls += 1
         sample = s.temperature > 0
-        out = self.model.generate(
-            **batch, do_sample=sample, temperature=s.temperature if sample else None, top_k=0 if sample else None,
-            top_p=1.0 if sample else None, max_new_tokens=s.max_new_tokens, suppress_tokens=self.suppress_ids or None,
-            eos_token_id=self.end_ids, pad_token_id=self.pad_id, output_scores=True, return_dict_in_generate=True,
-        )
+        neutral = dict(top_k=0, top_p=1.0, typical_p=1.0, min_p=0.0, epsilon_cutoff=0.0, eta_cutoff=0.0) if sample \
+            else {}
+        with self._private_rng():
+            out = self.model.generate(
+                **batch, do_sample=sample, temperature=s.temperature if sample else None, **neutral,
+                repetition_penalty=1.0, no_repeat_ngram_size=0, min_new_tokens=0, max_new_tokens=s.max_new_tokens,
+                suppress_tokens=self.suppress_ids or None, eos_token_id=self.end_ids, pad_token_id=self.pad_id,
+                output_scores=True, return_dict_in_generate=True,
+            )
+        self._calls += 1
         new = out.sequences[:, batch["input_ids"].shape[1]:]
         logp = torch.log_softmax(torch.stack(out.scores, dim=1).float(), dim=-1)  # scores: the sampler's logits
         picked = logp.gather(-1, new[:, : logp.shape[1]].unsqueeze(-1)).squeeze(-1).cpu().numpy()

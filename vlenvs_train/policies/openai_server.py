@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from vlenvs_train.policies.base import (
     check_outputs,
 )
 from vlenvs_train.policies.encode import PromptEncoder
+from vlenvs_train.policies.sampler import ScoringSpec, read_sampler_state, sampler_state
 
 
 class MalformedReply(ValueError):
@@ -127,6 +128,34 @@ class OpenAIServerPolicy:
         self._next_url = 0
         self._calls = 0
 
+    # ------------------------------------------------------------ Sampler protocol
+    @property
+    def scoring_spec(self) -> ScoringSpec:
+        """Assumes a server started with ``--logprobs-mode processed_logprobs`` (the requests send neutral
+        penalties, so the model's generation-config defaults do not apply; banned ids need ``processor``)."""
+        banned: tuple[int, ...] = ()
+        if self.sampling.suppress_vision_tokens and self.encoder is not None:
+            vocab = self.encoder.tokenizer.get_vocab()
+            banned = tuple(vocab[t] for t in VISION_SPECIAL_TOKENS if t in vocab)
+        return ScoringSpec(temperature=self.sampling.scoring_temperature, suppressed_ids=banned)
+
+    @property
+    def weight_version(self) -> int:
+        return 0
+
+    def update_weights(self, named_params: Iterable[tuple[str, Any]]) -> int:
+        raise PolicyError("OpenAIServerPolicy cannot receive weight updates (a separate server holds the weights); "
+                          "use it for evaluation, or sampler.backend='hf'/'vllm_engine' for training")
+
+    def state_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return sampler_state(self._calls, self.sampling.seed, 0)
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        calls, _ = read_sampler_state(state, "OpenAIServerPolicy")
+        with self._lock:
+            self._calls = calls
+
     # ------------------------------------------------------------------ API
     def generate(self, requests: Sequence[PolicyRequest]) -> list[PolicyOutput]:
         if not requests:
@@ -180,6 +209,8 @@ class OpenAIServerPolicy:
             "model": self._model, "messages": to_openai_messages(request.messages), "max_tokens": s.max_new_tokens,
             "temperature": s.temperature, "top_p": 1.0, "top_k": 0, "logprobs": True, "top_logprobs": 0,
             "return_token_ids": True, "skip_special_tokens": True,
+            # explicit neutral values: vLLM's server would otherwise apply the model's generation-config defaults
+            "repetition_penalty": 1.0, "presence_penalty": 0.0, "frequency_penalty": 0.0, "min_p": 0.0,
         }
         if s.seed is not None:
             body["seed"] = (s.seed + call * 1_000_003 + k) % (2**63)

@@ -14,7 +14,7 @@ vLLM is imported only when a :class:`VLLMEnginePolicy` is made. Scripts using it
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from vlenvs.core.config import check_float, check_int
 from vlenvs_train.policies.base import VISION_SPECIAL_TOKENS, PolicyError, PolicyOutput, PolicyRequest
 from vlenvs_train.policies.base import SamplingConfig, check_outputs
 from vlenvs_train.policies.encode import PromptEncoder
+from vlenvs_train.policies.sampler import ScoringSpec, read_sampler_state, sampler_state
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,30 @@ class VLLMEnginePolicy:
         self._vllm = vllm
         self._calls = 0
         self.weight_version = 0
+        tokenizer = self.encoder.tokenizer
+        vocab = tokenizer.get_vocab()
+        banned = [vocab[t] for t in VISION_SPECIAL_TOKENS if t in vocab] if sampling.suppress_vision_tokens else []
+        self._banned_ids = tuple(sorted(banned))
+
+    # ------------------------------------------------------------ Sampler protocol
+    @property
+    def scoring_spec(self) -> ScoringSpec:
+        """Processed log-probs (the engine runs with ``logprobs_mode="processed_logprobs"``), the vision
+        special tokens banned (``bad_words``), no penalties (the request's explicit neutral values)."""
+        return ScoringSpec(temperature=self.sampling.scoring_temperature, suppressed_ids=self._banned_ids)
+
+    def state_dict(self) -> dict[str, Any]:
+        return sampler_state(self._calls, self.sampling.seed, self.weight_version)
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._calls, self.weight_version = read_sampler_state(state, "VLLMEnginePolicy")
 
     def _params(self, k: int, call: int) -> Any:
         s = self.sampling
         seed = None if s.seed is None else (s.seed + call * 1_000_003 + k) % (2**63)
         return self._vllm.SamplingParams(
-            n=1, temperature=s.temperature, top_p=1.0, top_k=0, max_tokens=s.max_new_tokens, logprobs=0, seed=seed,
+            n=1, temperature=s.temperature, top_p=1.0, top_k=0, min_p=0.0, repetition_penalty=1.0,
+            presence_penalty=0.0, frequency_penalty=0.0, max_tokens=s.max_new_tokens, logprobs=0, seed=seed,
             bad_words=list(VISION_SPECIAL_TOKENS) if s.suppress_vision_tokens else None, skip_special_tokens=True,
         )
 
@@ -116,10 +135,10 @@ class VLLMEnginePolicy:
             ))
         return check_outputs(requests, outputs, "VLLMEnginePolicy")
 
-    def update_weights(self, named_tensors: Iterable[tuple[str, Any]]) -> None:
+    def update_weights(self, named_tensors: Iterable[tuple[str, Any]]) -> int:
         """Load new weights (Hugging Face parameter names, e.g. a trainer model's ``named_parameters()``)
         into the running engine in place (vLLM's ``reload_weights``), and drop everything cached with the
-        old ones (prefix cache, vision-encoder outputs)."""
+        old ones (prefix cache, vision-encoder outputs); returns the new weight version."""
         if not self.config.in_process:
             raise PolicyError("update_weights needs VLLMEngineConfig(in_process=True) (the engine in this process)")
         weights = [(name, t.detach().to("cpu") if hasattr(t, "detach") else t) for name, t in named_tensors]
@@ -131,6 +150,7 @@ class VLLMEnginePolicy:
         self.llm.llm_engine.reset_encoder_cache()
         self.llm.reset_mm_cache()
         self.weight_version += 1
+        return self.weight_version
 
 
 def _refresh_cpu_prepacked_weights(model: Any) -> int:

@@ -1,8 +1,8 @@
 """The trainer's model and its sampler: load, build any policy backend, sync weights, evaluate.
 
-Samplers: ``hf`` generates with the trained model object itself (weight sync is a no-op), ``vllm_engine``
-receives the trained weights in place after every update (``update_weights``), ``openai_server`` samples
-from a running server (evaluation only). Scripted baselines: ``oracle`` (upper bound), ``random``.
+Samplers (:class:`~vlenvs_train.policies.sampler.Sampler`): ``hf`` generates with the trained model object
+itself (weight sync copies nothing), ``vllm_engine`` receives the trained weights in place after every update
+(``update_weights``), ``openai_server`` samples from a running server (evaluation only). Scripted baselines: ``oracle`` (upper bound), ``random``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from vlenvs.core.errors import invalid_choice
 from vlenvs_train.adapter.agent import AgentConfig
 from vlenvs_train.policies.base import BatchedPolicy, SamplingConfig
 from vlenvs_train.policies.oracle import OraclePolicy, RandomPolicy
+from vlenvs_train.policies.sampler import Sampler
 from vlenvs_train.rollout.pipeline import RolloutPipeline
 from vlenvs_train.train.config import EnvConfig, EvalConfig, ModelConfig, SamplerConfig
 from vlenvs_train.train.rollout import episode_metrics, pipeline_metrics, play_many, play_many_on
@@ -74,15 +75,13 @@ def make_sampler(config: SamplerConfig, model_config: ModelConfig, model: Any = 
     raise invalid_choice("sampler.backend", config.backend, ("hf", "vllm_engine", "openai_server"))
 
 
-def sync_weights(sampler: Any, model: Any) -> bool:
-    """Give the sampler the trained weights; ``False`` when there was nothing to do (it samples ``model``)."""
-    if getattr(sampler, "model", None) is model:
-        return False
-    if hasattr(sampler, "update_weights"):
-        sampler.update_weights(model.named_parameters())
-        return True
-    raise invalid_choice("sampler for training", type(sampler).__name__,
-                         ["HFPolicy over the trained model", "a policy with update_weights()"])
+def sync_weights(sampler: Any, model: Any) -> int:
+    """Give the sampler the trained weights (:meth:`~vlenvs_train.policies.sampler.Sampler.update_weights`;
+    nothing is copied when it samples ``model`` itself); returns its new weight version."""
+    if not isinstance(sampler, Sampler):
+        raise invalid_choice("sampler for training", type(sampler).__name__,
+                             ["a Sampler (vlenvs_train.policies.sampler): HFPolicy, VLLMEnginePolicy"])
+    return sampler.update_weights(model.named_parameters())
 
 
 @contextlib.contextmanager

@@ -5,15 +5,23 @@ GRPO rollouts and evaluations play in this process (``rollout.backend="sync"``) 
 use, kept across iterations (weights are synced between its calls, while it is idle), closed when the run ends.
 
 Stages run in order and each is recorded in the checkpoint when finished; GRPO also checkpoints every
-``checkpoint_every`` iterations. ``resume=True`` loads the newest checkpoint (model, optimizer, RNGs, the
-sampler's call counter, the position in the run, the metric rows written so far) and continues: rows
-written after that checkpoint are dropped and recomputed identically, so nothing is lost or duplicated.
+``checkpoint_every`` iterations (:mod:`~vlenvs_train.train.checkpoint`: safetensors + a verified JSON manifest,
+never a pickle). ``resume=True`` loads the newest valid checkpoint (model, optimizer, RNGs, the sampler's
+state, the position in the run, the metric rows written so far; a corrupted newer one is reported and set
+aside as ``bad_step_...``) and continues: rows written after that checkpoint are dropped and recomputed
+identically, so nothing is lost or duplicated. What a resume may change in the config and when a fresh run
+may use a folder: :mod:`~vlenvs_train.train.resume`. GRPO with ``kl_coef > 0`` saves its reference weights
+once as ``OUT/reference/``. Each training stage ends by writing ``OUT/model/`` (:mod:`~vlenvs_train.train.export`).
+Evaluations leave the sampler's state as they found it, so their cadence does not change training.
+Low-precision models (``model.dtype`` bf16/fp16) train on fp32 master weights
+(:mod:`~vlenvs_train.train.precision`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,13 +34,18 @@ from vlenvs_train.adapter.agent import BatchedAgent
 from vlenvs_train.algos.grpo import turn_advantages
 from vlenvs_train.algos.sft import TeacherPolicy, jsonl_examples
 from vlenvs_train.policies.base import PolicyOutput
+from vlenvs_train.models.processor import vision_special_token_ids
 from vlenvs_train.policies.encode import PromptEncoder
+from vlenvs_train.policies.sampler import Sampler, ScoringSpec, check_trainable_scoring
 from vlenvs_train.rollout.pipeline import RolloutPipeline
 from vlenvs_train.rollout.workers import EnvFactory
 from vlenvs_train.train import backends, checkpoint
 from vlenvs_train.train.config import TrainConfig, save_config
+from vlenvs_train.train.export import write_model_folder
 from vlenvs_train.train.metrics import MetricsLogger
 from vlenvs_train.train.plots import episodes_gif, learning_curve
+from vlenvs_train.train.precision import make_optimizer
+from vlenvs_train.train.resume import check_resume_config, prepare_fresh_run, record_changes
 from vlenvs_train.train.rollout import episode_metrics, make_env, pipeline_metrics, play_many, play_seeds
 from vlenvs_train.train.update import Scoring, grpo_update, sft_epoch
 
@@ -55,52 +68,103 @@ class Trainer:
     Args:
         config: the validated run config.
         stages: which of :data:`STAGES` to run (in run order).
-        resume: continue from the newest checkpoint in ``out_dir``.
-        init: a checkpoint file (or run folder) whose model weights to start from (e.g. an SFT run's).
+        resume: continue from the newest valid checkpoint in ``out_dir`` (config changes: see
+            :mod:`~vlenvs_train.train.resume`).
+        init: a checkpoint folder (or run folder) whose model weights to start from (e.g. an SFT run's).
+        overwrite: a fresh run into an ``out_dir`` that holds another run deletes that run's files first
+            (without it: :class:`~vlenvs_train.train.resume.RunFolderError`).
+        allow_config_change: with ``resume``, use config changes that alter training (recorded in
+            ``OUT/config_changes.jsonl``) instead of refusing them.
     """
 
     def __init__(self, config: TrainConfig, stages: Sequence[str] = STAGES, resume: bool = False,
-                 init: str | Path | None = None) -> None:
+                 init: str | Path | None = None, overwrite: bool = False, allow_config_change: bool = False) -> None:
         for s in stages:
             if s not in STAGES:
                 raise invalid_choice("stage", s, STAGES)
         self.config, self.stages = config, [s for s in STAGES if s in stages]
         self.out = Path(config.out_dir)
+        # every check on the run folder, the checkpoint and the config before a model loads
+        loaded, changes, init_weights = self._preflight(resume, init, overwrite, allow_config_change)
         self.out.mkdir(parents=True, exist_ok=True)
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
         self._seed_everything(config.seed)
-        self.model, processor = backends.load_trainable(config.model)
-        self.encoder = PromptEncoder(processor)
-        self.sampler = backends.make_sampler(config.sampler, config.model, self.model, processor)
-        suppress = tuple(getattr(self.sampler, "suppress_ids", ()))
-        self.scoring = Scoring(self.encoder.pad_id, backends.sampling_config(config.sampler).scoring_temperature,
-                               suppress)
-        self.sft_scoring = Scoring(self.encoder.pad_id, 1.0, suppress)
+        self.model, self.processor = backends.load_trainable(config.model)
+        self.encoder = PromptEncoder(self.processor)
+        self.sampler = backends.make_sampler(config.sampler, config.model, self.model, self.processor)
+        self.scoring, self.sft_scoring = self._scorings()
         self.state: dict[str, Any] = {"done": [], "rl_step": 0, "sft_epoch": 0, "metric_rows": 0, "frames": {}}
         self.optimizer: torch.optim.Optimizer | None = None
         self.phase = ""
         self.ref_model = None
         self.rng = np.random.default_rng(config.seed)
-        ckpt = checkpoint.latest_checkpoint(self.out) if resume else None
-        if resume and ckpt is None:
-            raise InvalidConfigError(f"--resume: no checkpoint in {str(self.out)!r} (expected checkpoints/step_*.pt)")
-        if ckpt is not None:
-            self._restore(checkpoint.load_checkpoint(ckpt))
-        elif init is not None:
-            self._load_weights(init)
+        if loaded is not None:
+            checkpoint.quarantine([p for p, _ in loaded.skipped])
+            if changes:
+                record_changes(self.out, changes, str(loaded.path))
+            self._restore(loaded.state)
+        elif init_weights is not None:
+            try:
+                self.model.load_state_dict(init_weights)
+            except RuntimeError as e:
+                raise checkpoint.CheckpointError(f"--init {str(init)!r}: its weights do not fit model.path "
+                                                 f"{config.model.path!r}: {e}") from None
+            backends.sync_weights(self.sampler, self.model)
         self.logger = MetricsLogger(self.out, config.tensorboard,
-                                    purge_step=self.state["rl_step"] + 1 if ckpt is not None else None)
-        if ckpt is not None:
+                                    purge_step=self.state["rl_step"] + 1 if loaded is not None else None)
+        if loaded is not None:
             keep = self.state["metric_rows"]
             counter = iter(range(10**12))
             self.logger.truncate(lambda _row: next(counter) < keep)
-        elif self.stages[0] == STAGES[0]:  # a fresh full run: start the metric files afresh
-            for stale in [self.out / "metrics.jsonl", *self.out.glob("*.csv")]:
-                stale.unlink(missing_ok=True)
         save_config(config, self.out / "config.yaml")
         self.rl_env = None
         self._pipeline: RolloutPipeline | None = None
+
+    def _preflight(self, resume: bool, init: str | Path | None, overwrite: bool,
+                   allow_config_change: bool) -> tuple[checkpoint.Loaded | None, dict, dict | None]:
+        """The checkpoint to resume (verified) and the config changes it may take, or the ``--init`` weights
+        (verified); refuses a fresh run into a folder holding another run (unless ``overwrite``)."""
+        if resume and overwrite:
+            raise InvalidConfigError("--resume and --overwrite contradict each other: choose one")
+        if resume and init is not None:
+            raise InvalidConfigError("--resume continues the run's own checkpoint; --init cannot be combined with it")
+        if resume:
+            loaded = checkpoint.latest_valid_checkpoint(self.out)
+            if loaded is None:
+                raise InvalidConfigError(f"--resume: no checkpoint in {str(self.out)!r} "
+                                         "(expected checkpoints/step_*/)")
+            changes = check_resume_config(loaded.state["config"], self.config.to_dict(), allow_config_change,
+                                          str(loaded.path))
+            return loaded, changes, None
+        init_path = self._init_checkpoint(init) if init is not None else None
+        prepare_fresh_run(self.out, overwrite, keep=init_path)
+        return None, {}, checkpoint.load_checkpoint(init_path)["model"] if init_path is not None else None
+
+    @staticmethod
+    def _init_checkpoint(init: str | Path) -> Path:
+        """The checkpoint folder ``--init`` names: a checkpoint folder, or a run folder's newest valid one."""
+        path = Path(init)
+        if not path.exists():
+            raise InvalidConfigError(f"--init: {str(path)!r} does not exist")
+        if (path / "manifest.json").exists() or path.suffix == ".pt":
+            return path
+        loaded = checkpoint.latest_valid_checkpoint(path)
+        if loaded is None:
+            raise InvalidConfigError(f"--init: no checkpoint in {str(path)!r} (a run folder or a checkpoint folder)")
+        return loaded.path
+
+    def _scorings(self) -> tuple[Scoring, Scoring]:
+        """GRPO's and SFT's re-scoring; checks that the sampler samples what GRPO re-scores (typed error)."""
+        expected = ScoringSpec(temperature=backends.sampling_config(self.config.sampler).scoring_temperature,
+                               suppressed_ids=tuple(vision_special_token_ids(self.encoder.tokenizer)))
+        if "rl" in self.stages and self.config.grpo.iterations > 0:
+            if not isinstance(self.sampler, Sampler):
+                raise invalid_choice("sampler for training", type(self.sampler).__name__,
+                                     ["a Sampler (vlenvs_train.policies.sampler): hf, vllm_engine"])
+            check_trainable_scoring(expected, self.sampler.scoring_spec, type(self.sampler).__name__)
+        pad = self.encoder.pad_id
+        return Scoring(pad, expected.temperature, expected.suppressed_ids), Scoring(pad, 1.0, expected.suppressed_ids)
 
     # ------------------------------------------------------------------ run
     def run(self) -> dict[str, Any]:
@@ -113,8 +177,10 @@ class Trainer:
                     self.evaluate_stage(stage)
                 elif stage == "sft":
                     self.sft()
+                    self.export_model(stage)
                 else:
                     self.rl()
+                    self.export_model(stage)
                 self.state["done"].append(stage)
                 self.save()
         except BaseException:
@@ -149,11 +215,29 @@ class Trainer:
         self.logger.close()
 
     # ---------------------------------------------------------------- stages
+    def export_model(self, stage: str) -> Path:
+        """Write the current weights as a servable Hugging Face folder ``OUT/model/`` (see :mod:`.export`)."""
+        return write_model_folder(self.model, backends.model_path(self.config.model), self.out / "model",
+                                  {"stage": stage, "rl_step": self.state["rl_step"],
+                                   "sft_epoch": self.state["sft_epoch"]}, self.processor)
+
+    @contextlib.contextmanager
+    def _sampler_untouched(self) -> Iterator[None]:
+        """Evaluations leave the sampler's state (call counter: its sampling seeds) as they found it, so their
+        cadence and size do not change training rollouts."""
+        saved = self.sampler.state_dict() if isinstance(self.sampler, Sampler) else None
+        try:
+            yield
+        finally:
+            if saved is not None:
+                self.sampler.load_state_dict(saved)
+
     def evaluate_stage(self, stage: str) -> dict[str, float]:
         frames: list[list[np.ndarray]] = []
         t0 = time.perf_counter()
-        metrics = backends.evaluate(self.sampler, self.config.env, self.config.agent, self.config.eval, frames=frames,
-                                    pipeline=self.pipeline())
+        with self._sampler_untouched():
+            metrics = backends.evaluate(self.sampler, self.config.env, self.config.agent, self.config.eval,
+                                        frames=frames, pipeline=self.pipeline())
         self.state["frames"][stage] = frames
         row = self.logger.log("eval", self.state["rl_step"], {"stage": stage, **metrics,
                                                               "seconds": time.perf_counter() - t0})
@@ -188,8 +272,7 @@ class Trainer:
         cfg = self.config.grpo
         self._optimizer("rl", cfg.lr, cfg.weight_decay)
         if cfg.kl_coef > 0 and self.ref_model is None:
-            self.ref_model, _ = backends.load_trainable(self.config.model)
-            self.ref_model.load_state_dict(self.model.state_dict())
+            self.ref_model = self._reference_model()
         if self.pipeline() is None:
             self.rl_env = self.rl_env or make_env(self.config.env, cfg.groups * cfg.group_size)
         bar = _progress(range(self.state["rl_step"], cfg.iterations), self.config.progress, desc="GRPO",
@@ -233,8 +316,9 @@ class Trainer:
         return row
 
     def quick_eval(self) -> None:
-        metrics = backends.evaluate(self.sampler, self.config.env, self.config.agent, self.config.eval,
-                                    episodes=self.config.eval.quick_episodes, pipeline=self.pipeline())
+        with self._sampler_untouched():
+            metrics = backends.evaluate(self.sampler, self.config.env, self.config.agent, self.config.eval,
+                                        episodes=self.config.eval.quick_episodes, pipeline=self.pipeline())
         self.logger.log("eval", self.state["rl_step"], {"stage": "quick", **metrics, "seconds": 0.0})
         self._count_row()
 
@@ -245,44 +329,52 @@ class Trainer:
     def _optimizer(self, phase: str, lr: float, weight_decay: float, state: dict | None = None) -> None:
         if self.phase == phase and self.optimizer is not None:
             return
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=weight_decay)
+        self.optimizer = make_optimizer(self.model, lr, weight_decay)
         self.phase = phase
         if state is not None:
             self.optimizer.load_state_dict(state)
+            for group in self.optimizer.param_groups:  # the config's values (they may have changed on resume)
+                group["lr"], group["weight_decay"] = lr, weight_decay
+
+    def _reference_model(self) -> Any:
+        """The KL reference: the weights at the start of GRPO, saved once as ``OUT/reference/`` (hashed) so a
+        resumed run uses the same reference, not its resumed policy."""
+        folder = self.out / "reference"
+        if folder.exists():
+            weights = checkpoint.read_folder(folder)["model"]
+        else:
+            weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            checkpoint.write_folder(folder, {"model": weights})
+        ref, _ = backends.load_trainable(self.config.model)
+        ref.load_state_dict(weights)
+        return ref
 
     def save(self) -> Path:
         tag = len(self.state["done"]) * 10**7 + self.state["rl_step"] * 100 + self.state["sft_epoch"]
         return checkpoint.save_checkpoint(self.out, tag, {
             "model": self.model.state_dict(), "phase": self.phase,
             "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
-            "state": self.state, "trainer_rng": self.rng.bit_generator.state,
-            "sampler_calls": getattr(self.sampler, "_calls", 0), "config": self.config.to_dict(),
+            "state": self.state, "trainer_rng": self.rng.bit_generator.state, "rng": checkpoint.rng_state(),
+            "sampler": self.sampler.state_dict() if isinstance(self.sampler, Sampler) else None,
+            "config": self.config.to_dict(),
         }, keep=self.config.keep_checkpoints)
 
     def _restore(self, ckpt: dict[str, Any]) -> None:
-        self.model.load_state_dict(ckpt["model"])
-        self.state = ckpt["state"]
-        self.rng.bit_generator.state = ckpt["trainer_rng"]
-        if hasattr(self.sampler, "_calls"):
-            self.sampler._calls = ckpt["sampler_calls"]
-        if ckpt["optimizer"] is not None:
-            cfg = self.config.sft if ckpt["phase"] == "sft" else self.config.grpo
-            self._optimizer(ckpt["phase"], cfg.lr, 0.0 if ckpt["phase"] == "sft" else cfg.weight_decay,
-                            ckpt["optimizer"])
-        checkpoint.set_rng_state(ckpt["rng"])
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            self.state = ckpt["state"]
+            self.rng.bit_generator.state = ckpt["trainer_rng"]
+            if ckpt["optimizer"] is not None:
+                sft = ckpt["phase"] == "sft"
+                cfg = self.config.sft if sft else self.config.grpo
+                self._optimizer(ckpt["phase"], cfg.lr, 0.0 if sft else cfg.weight_decay, ckpt["optimizer"])
+            checkpoint.set_rng_state(ckpt["rng"])
+        except (KeyError, ValueError, TypeError, RuntimeError) as e:
+            raise checkpoint.CheckpointError(f"checkpoint of {str(self.out)!r} does not fit this model/trainer: "
+                                             f"{type(e).__name__}: {e}") from None
         backends.sync_weights(self.sampler, self.model)
-
-    def _load_weights(self, init: str | Path) -> None:
-        path = Path(init)
-        if path.is_dir():
-            found = checkpoint.latest_checkpoint(path)
-            if found is None:
-                raise InvalidConfigError(f"--init: no checkpoint in {str(path)!r}")
-            path = found
-        if not path.exists():
-            raise InvalidConfigError(f"--init: {str(path)!r} does not exist")
-        self.model.load_state_dict(checkpoint.load_checkpoint(path)["model"])
-        backends.sync_weights(self.sampler, self.model)
+        if ckpt.get("sampler") is not None and isinstance(self.sampler, Sampler):
+            self.sampler.load_state_dict(ckpt["sampler"])  # after the sync: the checkpoint's weight version
 
     @staticmethod
     def _seed_everything(seed: int) -> None:

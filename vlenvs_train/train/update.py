@@ -33,8 +33,10 @@ def chunks(indices: Sequence[int], size: int) -> list[list[int]]:
 
 
 def optimizer_step(model: Any, optimizer: torch.optim.Optimizer, max_grad_norm: float) -> float:
-    """Clip, step, zero; returns the gradient norm before clipping."""
-    params = [p for p in model.parameters() if p.grad is not None]
+    """Clip, step, zero; returns the gradient norm before clipping (of the fp32 master gradients when the
+    optimizer keeps master weights, :class:`~vlenvs_train.train.precision.MasterWeightAdamW`)."""
+    gradients = getattr(optimizer, "gradients", None)
+    params = gradients() if gradients is not None else [p for p in model.parameters() if p.grad is not None]
     norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm if max_grad_norm > 0 else float("inf"))
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
