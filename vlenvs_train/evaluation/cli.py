@@ -87,7 +87,8 @@ def _episodes(text: str) -> int | str:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid --episodes {text!r}; expected a count such as 32, or 'all'") from None
+        raise argparse.ArgumentTypeError(f"invalid --episodes {text!r}; expected a count such as 32, "
+                                         f"or 'all'") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

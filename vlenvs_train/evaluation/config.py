@@ -227,7 +227,7 @@ class EvalRunConfig:
             if num_problems is None:
                 raise InvalidConfigError(f"--episodes all: env {env_key} has no fixed problem list (generated "
                                          f"problems are unbounded); pass --episodes N (with --by-index: "
-                                         f"problems {first}..{first}+N-1)")
+                                         f"problems {first}, {first + 1}, ...)")
             if first >= num_problems:
                 raise out_of_range("--seed (first problem index)", first,
                                    f"0..{num_problems - 1} ({num_problems} problems in {env_key})")

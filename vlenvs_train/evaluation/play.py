@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from typing import Any
 
 import gymnasium as gym
@@ -63,13 +64,44 @@ def check_env(entry: EnvEntry, by_index: bool = False) -> int | None:
         env.close()
 
 
-def play_episodes(entry: EnvEntry, agent: AgentConfig, policy: BatchedPolicy, seeds: Sequence[int],
-                  frames: list[list[np.ndarray]] | None = None, by_index: bool = False) -> list[Episode]:
-    """One episode per seed, all envs stepped together; with ``frames``, each episode's images are appended
-    (the one each turn's prompt showed, then the last). ``by_index``: seeds are problem indices."""
-    from vlenvs_train.rollout.play import play_many
+class EnvPool:
+    """The vector envs of one run, built once per (env, seeds-or-indices, batch size) and closed by
+    :meth:`close`: building a dataset env loads (and decodes) its whole split, so batches reuse it."""
 
-    return play_many(env_factory(entry, by_index), agent, policy, list(seeds), len(seeds), frames)
+    def __init__(self) -> None:
+        self._envs: dict[tuple[str, bool, int], Any] = {}
+
+    def get(self, entry: EnvEntry, size: int, by_index: bool = False) -> Any:
+        key = (entry.key, by_index, size)
+        if key not in self._envs:
+            self._envs[key] = env_factory(entry, by_index).make(size)
+        return self._envs[key]
+
+    def close(self) -> None:
+        envs, self._envs = list(self._envs.values()), {}
+        for env in envs:
+            env.close()
+
+    def __enter__(self) -> EnvPool:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def play_episodes(entry: EnvEntry, agent: AgentConfig, policy: BatchedPolicy, seeds: Sequence[int],
+                  frames: list[list[np.ndarray]] | None = None, by_index: bool = False,
+                  pool: EnvPool | None = None) -> list[Episode]:
+    """One episode per seed, all envs stepped together (the trainer's ``play_many`` of one batch); with
+    ``frames``, each episode's images are appended (the one each turn's prompt showed, then the last).
+    ``by_index``: seeds are problem indices. ``pool``: take the env from it (else build and close one)."""
+    from vlenvs_train.adapter.agent import BatchedAgent
+    from vlenvs_train.rollout.play import play_seeds
+
+    seeds = [int(s) for s in seeds]
+    with EnvPool() if pool is None else nullcontext(pool) as envs:
+        env = envs.get(entry, len(seeds), by_index)
+        return play_seeds(env, BatchedAgent(policy, env, replace(agent, seed=seeds[0])), seeds, frames)
 
 
 def api_key(config: PolicyConfig) -> str | None:

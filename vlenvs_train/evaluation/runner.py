@@ -63,11 +63,13 @@ def run_eval(config: EvalRunConfig, *, policy: BatchedPolicy | None = None, over
                 shared = play.make_policy(config.policy)
             for entry in config.envs:
                 seeds = plan[entry.key][0]
-                for chunk in todo[entry.key]:
-                    chunk_policy = shared if shared is not None else play.make_policy(config.policy, chunk[0])
-                    store.append(_play_chunk(config, entry, chunk_policy, chunk, seeds, store))
-                    log(f"{entry.key}: batch of {'problems' if config.by_index else 'seeds'} {chunk[0]}..{chunk[-1]} "
-                        f"done ({sum(store.done(entry.key, s) for s in seeds)}/{len(seeds)})")
+                with play.EnvPool() as pool:  # one env per batch size for all of this env's batches
+                    for chunk in todo[entry.key]:
+                        chunk_policy = shared if shared is not None else play.make_policy(config.policy, chunk[0])
+                        store.append(_play_chunk(config, entry, chunk_policy, chunk, seeds, store, pool))
+                        done = sum(store.done(entry.key, s) for s in seeds)
+                        log(f"{entry.key}: batch of {'problems' if config.by_index else 'seeds'} "
+                            f"{chunk[0]}..{chunk[-1]} done ({done}/{len(seeds)})")
         records = [store.records[(e.key, s)] for e in config.envs for s in plan[e.key][0]]
         summary = summarize(records, [e.key for e in config.envs], plan if config.by_index else None)
         write_reports(config, summary, records, plan, type(policy).__name__ if policy is not None else None)
@@ -76,13 +78,13 @@ def run_eval(config: EvalRunConfig, *, policy: BatchedPolicy | None = None, over
 
 
 def _play_chunk(config: EvalRunConfig, entry: EnvEntry, policy: BatchedPolicy, chunk: list[int], seeds: list[int],
-                store: ResultStore) -> list[dict[str, Any]]:
+                store: ResultStore, pool: play.EnvPool | None = None) -> list[dict[str, Any]]:
     """Play the whole ``chunk`` (so every episode plays as in an uninterrupted run, even when a torn write
     saved part of the batch) and return the records of its seeds not yet saved (frames for the viewer's)."""
     viewer_seeds = set(seeds[:config.viewer_episodes])
     frames: list[list[np.ndarray]] | None = [] if viewer_seeds & set(chunk) else None
     recorder = PromptRecorder(policy)
-    episodes = play.play_episodes(entry, config.agent, recorder, chunk, frames, by_index=config.by_index)
+    episodes = play.play_episodes(entry, config.agent, recorder, chunk, frames, config.by_index, pool)
     return [episode_record(ep, env_key=entry.key, env_id=entry.id, seed=seed, recorder=recorder,
                            frames=frames[i] if frames is not None and seed in viewer_seeds else None,
                            image_size=config.viewer_image_size, max_frames=config.viewer_max_frames)
