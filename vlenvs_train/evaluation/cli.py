@@ -10,8 +10,9 @@ Examples::
     vlenvs-eval --envs envs.yaml --base-url https://api.openai.com/v1 --model gpt-4o-mini \\
         --api-key-env OPENAI_API_KEY --concurrency 8 --episodes 50
     # a benchmark: the 601 Geometry3K test problems once each (EasyR1 protocol), from a vLLM server
-    vlenvs-eval --env vlenvs/Geometry3k-v0 --preset geometry3k_eval --env-kwarg data_dir=DIR --episodes all \\
-        --base-url http://127.0.0.1:8000/v1 --answer-format answer --max-new-tokens 2048 --out runs/geo3k-test
+    vlenvs-eval --env vlenvs/Geometry3k-v0 --preset geometry3k_eval --env-kwarg data_dir=DIR \\
+        --env-kwarg image_size=512 --episodes all --base-url http://127.0.0.1:8000/v1 --max-new-tokens 2048 \\
+        --batch 64 --concurrency 64 --out runs/geo3k-test
 
 Envs: ``--env ID`` (repeatable); ``--preset`` and ``--env-kwarg KEY=VALUE`` (repeatable, values read as
 YAML) apply to the ``--env`` before them. Or ``--envs FILE``: a YAML/JSON list of ids or
