@@ -9,11 +9,20 @@ Examples::
     # any OpenAI-compatible endpoint of a real VLM; the key is read from $OPENAI_API_KEY, never stored
     vlenvs-eval --envs envs.yaml --base-url https://api.openai.com/v1 --model gpt-4o-mini \\
         --api-key-env OPENAI_API_KEY --concurrency 8 --episodes 50
+    # a benchmark: the 601 Geometry3K test problems once each (EasyR1 protocol), from a vLLM server
+    vlenvs-eval --env vlenvs/Geometry3k-v0 --preset geometry3k_eval --env-kwarg data_dir=DIR \\
+        --env-kwarg image_size=512 --episodes all --base-url http://127.0.0.1:8000/v1 --max-new-tokens 2048 \\
+        --batch 64 --concurrency 64 --out runs/geo3k-test
 
 Envs: ``--env ID`` (repeatable); ``--preset`` and ``--env-kwarg KEY=VALUE`` (repeatable, values read as
 YAML) apply to the ``--env`` before them. Or ``--envs FILE``: a YAML/JSON list of ids or
 ``{id, preset, kwargs}`` mappings. Each env plays ``--episodes`` held-out seeds ``--seed``, ``--seed + 1``, ...
 (greedy unless ``--temperature``), ``--batch`` envs at a time (one policy call per step answers them all).
+``--episodes all`` (or ``--by-index``) plays by problem index instead, for envs with a problem list
+(Geometry3k): episode ``k`` resets with ``options={"index": k}``, so ``--episodes all`` plays every problem of
+the split exactly once (``--seed``: first index, default 0) and the summary adds its accuracy (one graded reply
+per problem: EasyR1's protocol) and ungradable rate, per env and problem family. ``--by-index --episodes N``
+plays problems 0..N-1 (generated problems: a fixed reproducible set).
 
 Policies: ``oracle``/``random`` (scripted), ``hf`` (transformers), ``vllm_engine`` (in-process vLLM; a
 model folder, hub id or ``tiny``), ``openai`` (``--base-url`` [repeatable, round-robin], ``--model`` served
@@ -26,8 +35,9 @@ Output folder ``--out``:
                   feedback, info), appended and fsync'd per batch. A killed run, rerun with the same
                   arguments, continues where it stopped; different arguments are refused (the error names
                   the first differing one) unless ``--overwrite``. More ``--episodes`` or envs just add episodes.
-  summary.json / summary.csv  success rate, mean return, invalid-reply rate and mean length per env, per
-                  family (the env id; or id/family where the env's info names a task family) and overall.
+  summary.json / summary.csv  success rate, mean return, invalid-reply rate, mean length, ungradable-reply
+                  rate and first-reply accuracy per env, per family (the env id; or id/family where the env's
+                  info names a task family) and overall; by index also a benchmark block per env.
   viewer.html     self-contained trajectory viewer of the first ``--viewer-episodes`` seeds of each env:
                   frames, system prompt, each turn's prompt, reply, action or parse error, reward, feedback;
                   filter successes/failures; left/right arrows step turns, up/down step episodes.
@@ -71,6 +81,17 @@ class _EnvGroup(argparse.Action):
         namespace.env_specs = specs
 
 
+def _episodes(text: str) -> int | str:
+    """``--episodes``: a count or ``all``."""
+    if text.strip().lower() == "all":
+        return "all"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid --episodes {text!r}; expected a count such as 32, "
+                                         f"or 'all'") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vlenvs-eval", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -80,8 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--env-kwarg", action=_EnvGroup, dest="env_specs", metavar="KEY=VALUE",
                    help="config override of the last --env (repeatable)")
     g.add_argument("--envs", metavar="FILE", help="YAML/JSON list of envs (ids or {id, preset, kwargs})")
-    g.add_argument("--episodes", type=int, default=32, help="held-out episodes per env (default 32)")
-    g.add_argument("--seed", type=int, default=10_000_000, help="first held-out seed (default 10000000)")
+    g.add_argument("--episodes", type=_episodes, default=32,
+                   help="held-out episodes per env (default 32), or 'all': every problem of the split once")
+    g.add_argument("--seed", type=int, default=None,
+                   help="first held-out seed (default 10000000); by index the first problem (default 0)")
+    g.add_argument("--by-index", action="store_true",
+                   help="seeds are problem indices (reset options index); implied by --episodes all")
     g.add_argument("--batch", type=int, default=16, help="envs stepped together (default 16)")
     g = p.add_argument_group("policy")
     g.add_argument("--policy", choices=POLICIES, default=None, help="who answers (default: see above)")
@@ -129,7 +154,8 @@ def config_from_args(args: argparse.Namespace) -> EvalRunConfig:
     agent = AgentConfig(answer_format=args.answer_format, prompt=args.prompt, history_turns=args.history_turns,
                         history_images=args.history_images, strict_format=args.strict_format)
     return EvalRunConfig(envs=tuple(envs), policy=policy, agent=agent, out=args.out, episodes=args.episodes,
-                         seed=args.seed, batch=args.batch, viewer_episodes=args.viewer_episodes,
+                         seed=args.seed, by_index=args.by_index, batch=args.batch,
+                         viewer_episodes=args.viewer_episodes,
                          viewer_image_size=args.viewer_image_size, viewer_max_frames=args.viewer_max_frames)
 
 

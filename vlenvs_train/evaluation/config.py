@@ -2,7 +2,11 @@
 
 Records are keyed by ``(env key, seed)``, so the envs and the seed range only select which episodes a run
 wants; :meth:`EvalRunConfig.identity` is what decides how those episodes are played (policy, sampling, prompt
-format, batching) and must match for a run to resume another run's results.
+format, batching, seeds-or-indices) and must match for a run to resume another run's results.
+
+With ``by_index`` (``--by-index``, implied by ``--episodes all``) an episode's seed is a problem index: it
+resets with ``options={"index": seed}``, so ``--episodes all`` plays every problem of the split exactly once
+(envs with a fixed problem list, e.g. Geometry3k's dataset splits; :meth:`EvalRunConfig.seeds_of`).
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vlenvs.core.config import check_choice, check_float, check_int
-from vlenvs.core.errors import InvalidConfigError
+from vlenvs.core.errors import InvalidConfigError, out_of_range
 from vlenvs_train.adapter.agent import AgentConfig
 
 POLICIES = ("oracle", "random", "hf", "vllm_engine", "openai")
 Policy = Literal["oracle", "random", "hf", "vllm_engine", "openai"]
 DTYPES = ("float32", "bfloat16", "float16")
+#: First held-out seed by default (the trainer's held-out evaluation starts here too).
+DEFAULT_SEED = 10_000_000
 
 
 class ResumeMismatchError(InvalidConfigError):
@@ -172,10 +178,15 @@ class EvalRunConfig:
     """Prompt and reply format."""
     out: str = "runs/eval"
     """Output folder: ``episodes.jsonl``, ``summary.json``/``.csv``, ``viewer.html``."""
-    episodes: int = 32
-    """Episodes per env, on seeds ``seed .. seed + episodes - 1``."""
-    seed: int = 10_000_000
-    """First held-out seed (the trainer's held-out evaluation starts here too)."""
+    episodes: int | Literal["all"] = 32
+    """Episodes per env, on seeds ``seed .. seed + episodes - 1``; ``"all"``: every problem of each env's
+    split once, from problem ``seed`` on (implies ``by_index``)."""
+    seed: int | None = None
+    """First held-out seed (``None``: 10,000,000, where the trainer's held-out evaluation starts too); with
+    ``by_index`` the first problem index (``None``: 0)."""
+    by_index: bool = False
+    """Seeds are problem indices: episode ``k`` starts problem ``k`` of the env's split
+    (``reset(options={"index": k})``), for envs that take that option (Geometry3k)."""
     batch: int = 16
     """Envs stepped together (one policy call per step answers all of them); results are saved per batch."""
     viewer_episodes: int = 8
@@ -193,16 +204,40 @@ class EvalRunConfig:
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
             raise InvalidConfigError(f"env {dupes[0]!r} is listed twice; each env (id, preset, kwargs) once")
-        check_int("episodes", self.episodes, 1, 10_000_000)
+        if self.episodes == "all":
+            object.__setattr__(self, "by_index", True)
+        else:
+            check_int("episodes (a count or 'all')", self.episodes, 1, 10_000_000)
+        if self.seed is None:
+            object.__setattr__(self, "seed", 0 if self.by_index else DEFAULT_SEED)
         check_int("seed", self.seed, 0, 2**62)
+        if not isinstance(self.by_index, bool):
+            raise InvalidConfigError(f"invalid by_index {self.by_index!r}; expected True or False")
         check_int("batch", self.batch, 1, 100_000)
         check_int("viewer_episodes", self.viewer_episodes, 0, 100_000)
         check_int("viewer_image_size", self.viewer_image_size, 8, 4096)
         check_int("viewer_max_frames", self.viewer_max_frames, 2, 100_000)
 
-    @property
-    def seeds(self) -> list[int]:
-        return list(range(self.seed, self.seed + self.episodes))
+    def seeds_of(self, env_key: str, num_problems: int | None = None) -> list[int]:
+        """The seeds (with ``by_index``: problem indices) the env ``env_key`` plays; ``num_problems`` is the
+        size of its split (``None``: no fixed list). Raises :class:`InvalidConfigError` for ``"all"`` without
+        a fixed list, or indices past its end."""
+        first = int(self.seed)  # type: ignore[arg-type] - set in __post_init__
+        if self.episodes == "all":
+            if num_problems is None:
+                raise InvalidConfigError(f"--episodes all: env {env_key} has no fixed problem list (generated "
+                                         f"problems are unbounded); pass --episodes N (with --by-index: "
+                                         f"problems {first}, {first + 1}, ...)")
+            if first >= num_problems:
+                raise out_of_range("--seed (first problem index)", first,
+                                   f"0..{num_problems - 1} ({num_problems} problems in {env_key})")
+            return list(range(first, num_problems))
+        last = first + int(self.episodes) - 1
+        if self.by_index and num_problems is not None and last >= num_problems:
+            raise out_of_range("--seed + --episodes - 1 (last problem index)", last,
+                               f"0..{num_problems - 1} ({num_problems} problems in {env_key}); "
+                               f"use --episodes all for the whole split")
+        return list(range(first, last + 1))
 
     def identity(self) -> dict[str, Any]:
         """The arguments that decide how an episode is played (by command-line name); a resumed run must
@@ -211,6 +246,8 @@ class EvalRunConfig:
         ident: dict[str, Any] = {"policy": p.kind, "model": p.model, "base_url": list(p.base_urls),
                                  "temperature": p.temperature, "max_new_tokens": p.max_new_tokens,
                                  "sample_seed": p.sample_seed, "dtype": p.dtype, "batch": self.batch}
+        if self.by_index:  # only when set: folders of runs older than the option still resume
+            ident["by_index"] = True
         ident.update({k.replace("_", "-"): v for k, v in asdict(self.agent).items()})
         return {k.replace("_", "-"): v for k, v in ident.items()}
 

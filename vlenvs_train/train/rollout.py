@@ -36,12 +36,15 @@ def pipeline_metrics(stats: Sequence[RolloutStats]) -> dict[str, float]:
 
 
 def episode_metrics(episodes: Sequence[Episode], prefix: str = "") -> dict[str, float]:
-    """Success rate, mean return, invalid-action rate (per reply) and mean length of ``episodes``."""
+    """Success rate, mean return, invalid-action rate and ungradable rate (replies the env's grader refused,
+    ``info["ungradable"]``; both per reply) and mean length of ``episodes``."""
     replies = sum(e.length for e in episodes)
+    refused = sum(bool(r.info.get("ungradable", False)) for e in episodes for r in e.records)
     return {
         f"{prefix}success_rate": float(np.mean([e.success for e in episodes])) if episodes else 0.0,
         f"{prefix}mean_return": float(np.mean([e.total_reward for e in episodes])) if episodes else 0.0,
         f"{prefix}invalid_rate": float(sum(e.invalid_count for e in episodes) / replies) if replies else 0.0,
+        f"{prefix}ungradable_rate": float(refused / replies) if replies else 0.0,
         f"{prefix}mean_length": float(np.mean([e.length for e in episodes])) if episodes else 0.0,
         f"{prefix}episodes": float(len(episodes)),
     }

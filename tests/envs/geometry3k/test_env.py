@@ -139,3 +139,13 @@ def test_oracle_answer_solves_every_problem(mode):
         _, reward, terminated, _, info_after = venv.step([f"\\boxed{{{a}}}" for a in info["oracle_answer"]])
         assert reward.tolist() == [1.0] * 8 and terminated.all() and info_after["success"].all()
         info = venv.reset()[1]  # new problems (unseeded reset continues each env's generator)
+
+
+def test_an_answer_the_grader_refuses_is_wrong_and_flagged_ungradable():
+    env = make(max_attempts=3)
+    _, info = env.reset(seed=2)
+    assert not info["ungradable"]
+    for reply, flagged in (("\\boxed{x^2}", True), ("\\boxed{10^{100000}}", True), ("\\boxed{99999}", False)):
+        _, reward, _, _, info = env.step(reply)
+        assert reward == 0.0 and not info["success"]
+        assert bool(info["ungradable"]) == flagged == info["grade_method"].startswith("rejected:")

@@ -29,7 +29,7 @@ def test_preset_and_kwargs_belong_to_the_env_before_them():
                            EnvEntry("vlenvs/GridWorld3D-v0"))
     assert [e.key for e in config.envs] == ["Maze2D-v0[easy,size=9,start_goal=random]", "GridWorld3D-v0"]
     assert config.policy.temperature == 0.0  # greedy by default
-    assert config.seeds == list(range(10_000_000, 10_000_032))
+    assert config.seeds_of("E") == list(range(10_000_000, 10_000_032))
 
 
 def test_a_preset_without_an_env_is_a_usage_error(capsys):

@@ -8,7 +8,7 @@ import io
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vlenvs_train.evaluation.summary import metrics, summarize, to_csv, to_table
+from vlenvs_train.evaluation.summary import EASYR1, benchmark, metrics, summarize, to_csv, to_table
 
 record = st.builds(lambda env, fam, success, ret, length, invalid: {
     "env": f"E{env}", "family": f"F{fam}", "success": success, "return": ret, "length": length,
@@ -37,5 +37,34 @@ def test_families_and_all_pool_the_episodes_of_their_envs(recs):
 def test_invalid_rate_is_per_reply_not_per_episode():
     m = metrics([{"success": True, "return": 1.0, "length": 1, "invalid": 1},
                  {"success": False, "return": 0.0, "length": 9, "invalid": 0}])
-    assert m == {"episodes": 2, "success_rate": 0.5, "mean_return": 0.5, "invalid_rate": 0.1, "mean_length": 5.0}
+    assert m == {"episodes": 2, "success_rate": 0.5, "mean_return": 0.5, "invalid_rate": 0.1, "mean_length": 5.0,
+                 "ungradable_rate": 0.0, "accuracy": 0.0}
     assert metrics([])["episodes"] == 0
+
+
+def turn(success=False, ungradable=False):
+    return {"info": {"success": success, "ungradable": ungradable}}
+
+
+def test_accuracy_counts_first_replies_and_ungradable_is_per_reply():
+    won_late = {"success": True, "return": 1.0, "length": 2, "invalid": 0,
+                "turns": [turn(ungradable=True), turn(success=True)]}
+    won_first = {"success": True, "return": 1.0, "length": 1, "invalid": 0, "turns": [turn(success=True)]}
+    m = metrics([won_late, won_first])
+    assert m["success_rate"] == 1.0 and m["accuracy"] == 0.5  # a second attempt's win is not first-reply accuracy
+    assert m["ungradable_rate"] == 1 / 3
+
+
+def test_benchmark_is_labelled_easyr1_only_for_the_whole_split():
+    recs = [{"env": "G", "seed": k, "family": "F" + "ab"[k % 2], "turns": [turn(success=k < 2, ungradable=k == 3)]}
+            for k in range(4)]
+    whole = benchmark(recs, [0, 1, 2, 3], 4)
+    assert whole["protocol"] == EASYR1 and whole["whole_split"]
+    assert (whole["problems"], whole["correct"], whole["accuracy"], whole["ungradable"]) == (4, 2, 0.5, 1)
+    assert whole["families"] == {"Fa": {"problems": 2, "correct": 1, "accuracy": 0.5, "ungradable": 0,
+                                        "ungradable_rate": 0.0},
+                                 "Fb": {"problems": 2, "correct": 1, "accuracy": 0.5, "ungradable": 1,
+                                        "ungradable_rate": 0.5}}
+    part = benchmark(recs[:3], [0, 1, 2], 4)
+    assert not part["whole_split"] and part["protocol"] == "by problem index, problems 0..2 of 4"
+    assert benchmark(recs, [0, 1, 2, 3], None)["protocol"].endswith("of an unbounded generator")

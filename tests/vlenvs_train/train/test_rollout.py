@@ -30,3 +30,19 @@ def test_episode_metrics_of_played_episodes():
     assert metrics["eval_success_rate"] == 1.0 and metrics["eval_invalid_rate"] == 0.0
     assert metrics["eval_episodes"] == 5.0 and metrics["eval_mean_length"] == sum(e.length for e in episodes) / 5
     assert episode_metrics([])["success_rate"] == 0.0
+
+
+def test_episode_metrics_count_ungradable_replies_per_reply():
+    """Geometry3k flags answers its grader refuses (``info["ungradable"]``): counted apart, per reply."""
+    from vlenvs_train.policies.oracle import scripted_output
+
+    class Refused:
+        def generate(self, requests):
+            return [scripted_output("x^2" if k % 2 else "999") for k, _ in enumerate(requests)]
+
+    config = EnvConfig(id="vlenvs/Geometry3k-v0", preset="easy", kwargs={"max_attempts": 2})
+    episodes = play_many(config, AgentConfig(answer_format="answer"), Refused(), [0, 1], batch=2)
+    flags = [r.info["ungradable"] for e in episodes for r in e.records]
+    assert len(flags) == 4 and sum(flags) == 2  # env 1 (x^2) twice, never env 0 (a wrong number)
+    assert episode_metrics(episodes)["ungradable_rate"] == sum(flags) / 4
+    assert episode_metrics(play_many(config, AgentConfig(), OraclePolicy(), [0], batch=1))["ungradable_rate"] == 0.0

@@ -208,6 +208,8 @@ class Geometry3kCore(BatchedCore):
             "problem_index": self.problem_index.copy(),
             "num_problems": np.full(self.num_envs, self.num_problems or -1, dtype=np.int64),
             "pass": self.passes.copy(),
+            # the grader refused the answer (outside its grammar or bounds): wrong, and counted apart
+            "ungradable": np.array([v is not None and "rejected:" in v.method for v in t.verdicts], dtype=bool),
         }
         for k, vals in cols.items():
             arr = np.empty(self.num_envs, dtype=object)
