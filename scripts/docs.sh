@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"
-"$PY" -m sphinx -W --keep-going -q -b html docs build/docs
+"$PY" -m sphinx -E -a -W --keep-going -q -b html docs build/docs
 echo "docs built: build/docs/index.html"
