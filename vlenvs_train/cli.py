@@ -74,6 +74,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         metrics = evaluate(scripted_policy(args.policy, config.seed), config.env, config.agent, config.eval)
         print(json.dumps({"policy": args.policy, **metrics}, indent=1))
         return 0
+    from vlenvs_train.train.resume import preflight_fresh_run
+
+    preflight_fresh_run(config.out_dir, args.resume, args.overwrite, args.init)  # refused before torch loads
     from vlenvs_train.train.trainer import COMMAND_STAGES, Trainer
 
     trainer = Trainer(config, COMMAND_STAGES[args.command], resume=args.resume, init=args.init,

@@ -86,7 +86,8 @@ def export_checkpoint(run_dir: str | Path, target: str | Path, checkpoint: str |
     if target.exists() and any(target.iterdir()) and not (target / "vlenvs_export.json").exists():
         raise InvalidConfigError(f"export: {str(target)!r} exists and is not an exported model folder; "
                                  "give a new or empty folder")
-    config = config_from_dict(state["config"])
+    # the run may have moved since: its recorded out_dir is not where it is now, and export writes nothing there
+    config = config_from_dict({**state["config"], "out_dir": str(run_dir if checkpoint is None else path.parent.parent)})
     model, processor = backends.load_trainable(replace(config.model, device="cpu", gradient_checkpointing=False))
     model.load_state_dict(state["model"])
     return write_model_folder(model, backends.model_path(config.model), target,

@@ -25,9 +25,12 @@ class MasterWeightAdamW(torch.optim.AdamW):
     Call :meth:`gradients` after the backward pass (to clip the fp32 gradients), then :meth:`step`.
     """
 
-    def __init__(self, params: Iterable[torch.nn.Parameter], **adamw: Any) -> None:
+    def __init__(self, params: Iterable[torch.nn.Parameter], master: Iterable[torch.Tensor] | None = None,
+                 **adamw: Any) -> None:
         self.model_params = [p for p in params if p.requires_grad]
-        self.master = [p.detach().to(torch.float32).clone().requires_grad_(True) for p in self.model_params]
+        start = self.model_params if master is None else list(master)
+        assert len(start) == len(self.model_params), "one master copy per trainable parameter"
+        self.master = [m.detach().to(torch.float32).clone().requires_grad_(True) for m in start]
         super().__init__(self.master, **adamw)
 
     @torch.no_grad()
@@ -72,11 +75,17 @@ class MasterWeightAdamW(torch.optim.AdamW):
             p.copy_(m)
 
 
-def make_optimizer(model: Any, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    """AdamW over the model's parameters; over fp32 master copies when any trainable parameter is not fp32."""
+def make_optimizer(model: Any, lr: float, weight_decay: float,
+                   previous: torch.optim.Optimizer | None = None) -> torch.optim.Optimizer:
+    """AdamW over the model's parameters; over fp32 master copies when any trainable parameter is not fp32.
+
+    ``previous``: the optimizer of the stage before (SFT's when GRPO starts); its fp32 masters carry over, so
+    the precision SFT reached is not rounded away to the model's dtype between stages.
+    """
     params = [p for p in model.parameters() if p.requires_grad]
     if any(p.dtype != torch.float32 for p in params):
-        return MasterWeightAdamW(params, lr=lr, weight_decay=weight_decay)
+        master = previous.master if isinstance(previous, MasterWeightAdamW) else None
+        return MasterWeightAdamW(params, master=master, lr=lr, weight_decay=weight_decay)
     return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
 
 

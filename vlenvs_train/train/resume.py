@@ -26,9 +26,10 @@ from vlenvs.core.errors import InvalidConfigError
 
 #: Dotted config keys (or key prefixes ending in ".") that may change on resume: they do not change the
 #: training trajectory. Evaluations restore the sampler's state afterwards, so their cadence and size do not
-#: change training rollouts. ``torch_threads`` may change float summation order (last bits), nothing else.
+#: change training rollouts. (``torch_threads`` is not here: it can change float summation order, so a resumed
+#: run would no longer equal the uninterrupted one bit for bit; change it with ``--allow-config-change``.)
 SAFE_TO_CHANGE = (
-    "name", "out_dir", "progress", "tensorboard", "checkpoint_every", "keep_checkpoints", "torch_threads",
+    "name", "out_dir", "progress", "tensorboard", "checkpoint_every", "keep_checkpoints",
     "eval.every", "eval.quick_episodes", "eval.episodes", "eval.batch", "eval.gif_episodes",
     "rollout.worker_timeout_s", "rollout.max_worker_restarts", "rollout.ray_address",
     "model.gradient_checkpointing",
@@ -94,6 +95,36 @@ def check_resume_config(old: Mapping[str, Any], new: Mapping[str, Any], allow_ch
             f"{_listing(unsafe)}\nResume with the same values, or pass --allow-config-change to use the new ones "
             f"from here on (recorded in config_changes.jsonl). Keys that may always change: {', '.join(SAFE_TO_CHANGE)}")
     return changes
+
+
+def check_stage_changes(changes: Mapping[str, tuple[Any, Any]], state: Mapping[str, Any],
+                        has_reference: bool) -> None:
+    """Refuse allowed-by-flag changes that could not take effect where the run stands, so that ``config.yaml``
+    never disagrees with what ran: settings of a finished stage (``sft.*`` once SFT is done, ``grpo.*`` once
+    GRPO is done: extend training with a new run from its weights instead), fewer GRPO iterations than already
+    run, and a KL reference added after GRPO started without one (the reference is the policy at GRPO's start,
+    which such a run did not keep)."""
+    done, rl_step = set(state.get("done", ())), int(state.get("rl_step", 0))
+    bad = {}
+    for key, (old, new) in changes.items():
+        if (key.startswith("sft.") and "sft" in done) or (key.startswith("grpo.") and "rl" in done):
+            bad[key] = (old, new, "that stage is finished; to train longer or differently start a new run from "
+                                  "its weights: vlenvs-train rl --init RUN out_dir=NEW ...")
+        elif key == "grpo.iterations" and isinstance(new, int) and new < rl_step:
+            bad[key] = (old, new, f"{rl_step} iterations have already run")
+        elif key == "grpo.kl_coef" and rl_step > 0 and not has_reference and (new or 0) > 0:
+            bad[key] = (old, new, "GRPO started without a KL reference, and the policy at its start was not kept")
+    if bad:
+        raise ConfigChangeError("--resume --allow-config-change: these changes cannot take effect in this run:\n"
+                                + "\n".join(f"  {k}: {o!r} -> {n!r} ({why})" for k, (o, n, why) in bad.items()))
+
+
+def preflight_fresh_run(out_dir: str | Path, resume: bool, overwrite: bool, init: str | Path | None) -> None:
+    """The cheap part of the run-folder rules, for the command line before anything heavy is imported: a fresh
+    run (no ``--resume``, no ``--overwrite``) into a folder that holds a run is refused at once. The trainer
+    applies every rule again (``--init`` inside the folder, ``--overwrite``)."""
+    if not resume and not overwrite and init is None:
+        prepare_fresh_run(out_dir, overwrite=False)
 
 
 def record_changes(out_dir: str | Path, changes: Mapping[str, tuple[Any, Any]], checkpoint: str) -> None:

@@ -45,7 +45,7 @@ from vlenvs_train.train.export import write_model_folder
 from vlenvs_train.train.metrics import MetricsLogger
 from vlenvs_train.train.plots import episodes_gif, learning_curve
 from vlenvs_train.train.precision import make_optimizer
-from vlenvs_train.train.resume import check_resume_config, prepare_fresh_run, record_changes
+from vlenvs_train.train.resume import check_resume_config, check_stage_changes, prepare_fresh_run, record_changes
 from vlenvs_train.train.rollout import episode_metrics, make_env, pipeline_metrics, play_many, play_seeds
 from vlenvs_train.train.update import Scoring, grpo_update, sft_epoch
 
@@ -136,6 +136,7 @@ class Trainer:
                                          "(expected checkpoints/step_*/)")
             changes = check_resume_config(loaded.state["config"], self.config.to_dict(), allow_config_change,
                                           str(loaded.path))
+            check_stage_changes(changes, loaded.state["state"], (self.out / "reference").is_dir())
             return loaded, changes, None
         init_path = self._init_checkpoint(init) if init is not None else None
         prepare_fresh_run(self.out, overwrite, keep=init_path)
@@ -329,7 +330,7 @@ class Trainer:
     def _optimizer(self, phase: str, lr: float, weight_decay: float, state: dict | None = None) -> None:
         if self.phase == phase and self.optimizer is not None:
             return
-        self.optimizer = make_optimizer(self.model, lr, weight_decay)
+        self.optimizer = make_optimizer(self.model, lr, weight_decay, previous=self.optimizer)
         self.phase = phase
         if state is not None:
             self.optimizer.load_state_dict(state)

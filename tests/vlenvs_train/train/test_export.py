@@ -53,3 +53,9 @@ def test_every_training_stage_writes_a_servable_model_and_export_writes_one_from
         assert (target / f).read_bytes() == (folder / f).read_bytes(), f
     assert main(["export", str(tmp_path / "nope"), str(tmp_path / "x")]) == 2
     assert "nope" in capsys.readouterr().err
+    # a run moved elsewhere (a file now sits where it was written) still exports: its old out_dir is not used
+    moved = tmp_path / "moved"
+    trainer.out.rename(moved)
+    (tmp_path / "run").write_text("not a folder")
+    assert main(["export", str(moved), str(tmp_path / "from_moved")]) == 0
+    assert (tmp_path / "from_moved" / "model.safetensors").read_bytes() == (moved / "model" / "model.safetensors").read_bytes()

@@ -130,6 +130,43 @@ def test_cli_flags_reach_the_trainer(tmp_path, tiny_model_path, capsys):
     capsys.readouterr()
     assert main(args) == 2 and "--overwrite" in capsys.readouterr().err
     assert main([*args, "sft.lr=0.5", "--resume"]) == 2 and "sft.lr: 0.001 -> 0.5" in capsys.readouterr().err
-    assert main([*args, "sft.lr=0.5", "--resume", "--allow-config-change"]) == 0
+    # SFT is finished: a new SFT learning rate could not take effect, so even the flag does not apply it
+    assert main([*args, "sft.lr=0.5", "--resume", "--allow-config-change"]) == 2
+    assert "that stage is finished" in capsys.readouterr().err
+    assert main([*args, "grpo.lr=0.5", "--resume", "--allow-config-change"]) == 0
     assert (tmp_path / "r" / "config_changes.jsonl").exists()
     assert main([*args, "--overwrite"]) == 0 and not (tmp_path / "r" / "config_changes.jsonl").exists()
+
+
+def test_changes_that_cannot_take_effect_where_the_run_stands_are_refused():
+    """--allow-config-change never leaves config.yaml saying what did not run."""
+    from vlenvs_train.train.resume import check_stage_changes
+
+    done_sft = {"done": ["eval_init", "sft"], "rl_step": 3}
+    check_stage_changes({"grpo.lr": (1e-3, 1e-4), "eval.every": (5, 2)}, done_sft, has_reference=False)
+    with pytest.raises(ConfigChangeError, match=r"sft.lr: 0.001 -> 0.5 \(that stage is finished"):
+        check_stage_changes({"sft.lr": (1e-3, 0.5)}, done_sft, has_reference=False)
+    finished = {"done": ["sft", "rl", "eval_final"], "rl_step": 3}
+    with pytest.raises(ConfigChangeError, match=r"grpo.iterations: 3 -> 5 \(that stage is finished.*--init"):
+        check_stage_changes({"grpo.iterations": (3, 5)}, finished, has_reference=False)
+    with pytest.raises(ConfigChangeError, match="3 iterations have already run"):
+        check_stage_changes({"grpo.iterations": (8, 2)}, done_sft, has_reference=False)
+    with pytest.raises(ConfigChangeError, match="without a KL reference"):
+        check_stage_changes({"grpo.kl_coef": (0.0, 0.1)}, done_sft, has_reference=False)
+    check_stage_changes({"grpo.kl_coef": (0.0, 0.1)}, {"done": ["sft"], "rl_step": 0}, has_reference=False)
+    check_stage_changes({"grpo.kl_coef": (0.1, 0.2)}, done_sft, has_reference=True)
+    assert "torch_threads" not in SAFE_TO_CHANGE  # it can change float summation order: not bit-identical
+
+
+def test_cli_refuses_a_used_run_folder_before_importing_torch(tmp_path):
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    (run / "checkpoints" / "step_00000001").mkdir(parents=True)
+    (run / "checkpoints" / "step_00000001" / "manifest.json").write_text("{}")
+    code = ("import sys; from vlenvs_train.cli import main; rc = main(['run', 'out_dir=%s']); "
+            "print(rc, 'torch' in sys.modules)" % run)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["2", "False"], out.stdout + out.stderr
+    assert "already holds a run" in out.stderr and "--overwrite" in out.stderr
