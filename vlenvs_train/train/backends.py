@@ -139,8 +139,9 @@ def evaluate(policy: BatchedPolicy, env: EnvConfig, agent: AgentConfig, config: 
         if pipeline is None:
             eps = play_many(env, agent, recorder or policy, seeds, config.batch, played, keep)
         else:
-            wrap = (lambda p: recorder if p is policy else p) if recorder is not None else (lambda p: p)
-            with pipeline.policies_wrapped(wrap):
+            wrapped = (pipeline.policies_wrapped(lambda p: recorder if p is policy else p) if recorder is not None
+                       else contextlib.nullcontext())
+            with wrapped:
                 eps, stats = play_many_on(pipeline, agent, seeds, config.batch, played, keep)
             extra = pipeline_metrics(stats)
     if frames is not None:
