@@ -13,13 +13,15 @@ import vlenvs_train
 ROOT = Path(vlenvs_train.__file__).parent
 
 #: Top to bottom; a package may import only packages of a lower rank (and itself). ``integrations`` sits beside
-#: ``train``; ``models`` (the tiny model builder, processor helpers) beside ``chat`` and imports only ``chat``.
+#: ``train``; ``models`` (the tiny model builder, processor helpers) beside ``chat`` and imports only ``chat``;
+#: ``viewer`` (the HTML trajectory viewer) beside ``algos``, below its two users ``train`` and ``evaluation``.
 RANKS = {
     "cli": 9,
     "evaluation": 8,
     "train": 7,
     "integrations": 7,
     "algos": 6,
+    "viewer": 6,
     "rollout": 5,
     "policies": 4,
     "adapter": 3,

@@ -20,11 +20,10 @@ import numpy as np
 
 from vlenvs_train.evaluation import play
 from vlenvs_train.evaluation.config import EnvEntry, EvalRunConfig
-from vlenvs_train.evaluation.records import PromptRecorder, episode_record
-from vlenvs_train.evaluation.store import ResultStore, write_durably
+from vlenvs_train.evaluation.store import ResultStore
 from vlenvs_train.evaluation.summary import summarize, to_csv, to_table
-from vlenvs_train.evaluation.viewer import write_viewer
 from vlenvs_train.policies.base import BatchedPolicy
+from vlenvs_train.viewer import PromptRecorder, episode_record, write_durably, write_viewer
 
 
 def _chunks(config: EvalRunConfig, seeds: list[int]) -> list[list[int]]:

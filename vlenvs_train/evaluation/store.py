@@ -18,6 +18,9 @@ from typing import Any
 
 from vlenvs.core.errors import InvalidConfigError
 from vlenvs_train.evaluation.config import check_same_identity
+from vlenvs_train.viewer.files import write_durably
+
+__all__ = ["EPISODES", "LOCK", "RUN", "ResultStore", "write_durably"]
 
 EPISODES = "episodes.jsonl"
 RUN = "run.json"
@@ -97,14 +100,4 @@ class ResultStore:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def write_durably(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file, fsync, rename): a killed run never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 

@@ -18,10 +18,11 @@ in :meth:`RolloutPipeline.play_seeds`), never dropped; :class:`RolloutStats` and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -178,6 +179,20 @@ class RolloutPipeline:
         task = CollectTask(num_episodes, seed, max_steps)
         self._run(task, num_envs, agent_config)
         return [e for e in task.episodes if e is not None]
+
+    @contextlib.contextmanager
+    def policies_wrapped(self, wrap: Callable[[BatchedPolicy], BatchedPolicy]) -> Iterator[None]:
+        """Within the block the shards call ``wrap(policy)`` in place of each of the pipeline's policies (e.g. one
+        that records the prompts it is asked); restored afterwards. The wrapper is called from
+        the shard threads (several at once), so it must be thread-safe. Not during a rollout call."""
+        old = [p.policy for p in self.policies]
+        for p in self.policies:
+            p.policy = wrap(p.policy)
+        try:
+            yield
+        finally:
+            for p, policy in zip(self.policies, old):
+                p.policy = policy
 
     def worker_pids(self) -> list[int | None]:
         """The process id of every worker (this process for ``inline``)."""

@@ -23,6 +23,7 @@ from vlenvs_train.policies.sampler import Sampler
 from vlenvs_train.rollout.pipeline import RolloutPipeline
 from vlenvs_train.train.config import EnvConfig, EvalConfig, ModelConfig, SamplerConfig
 from vlenvs_train.train.rollout import episode_metrics, pipeline_metrics, play_many, play_many_on
+from vlenvs_train.viewer import PromptRecorder, write_viewer
 
 POLICIES = ("model", "oracle", "random")
 
@@ -112,19 +113,40 @@ def held_out_seeds(config: EvalConfig, episodes: int | None = None) -> list[int]
 
 def evaluate(policy: BatchedPolicy, env: EnvConfig, agent: AgentConfig, config: EvalConfig,
              episodes: int | None = None, frames: list[list[np.ndarray]] | None = None,
-             seeds: Sequence[int] | None = None, pipeline: RolloutPipeline | None = None) -> dict[str, float]:
+             seeds: Sequence[int] | None = None, pipeline: RolloutPipeline | None = None,
+             viewer: str | Path | None = None, viewer_title: str = "vlenvs evaluation") -> dict[str, float]:
     """Success rate, mean return, invalid-action rate and mean episode length (keys prefixed ``eval_``) on the
     held-out seeds, at ``config.temperature``; ``frames`` collects the first ``gif_episodes`` episodes' images.
 
     With ``pipeline`` (whose policy is ``policy``), the episodes are played on its env workers, and the
     :func:`~vlenvs_train.train.rollout.pipeline_metrics` of those calls are added (keys ``rollout_*``).
+
+    With ``viewer`` (a path) and ``config.viewer_episodes > 0``, the first ``viewer_episodes`` episodes are
+    written there as a trajectory viewer (:func:`~vlenvs_train.viewer.write_viewer`, atomically): their frames
+    (collected in the same play as the GIF's, ``max(gif_episodes, viewer_episodes)`` episodes' worth) and each
+    turn's prompt, recorded by a :class:`~vlenvs_train.viewer.PromptRecorder` around ``policy`` for this
+    evaluation only (on the pipeline too: its shards call the recorder from their threads). The recorder
+    passes the requests and replies through unchanged, so the metrics are those of an evaluation without it.
     """
     seeds = list(seeds) if seeds is not None else held_out_seeds(config, episodes)
+    shown = min(config.viewer_episodes, len(seeds)) if viewer is not None else 0
+    gif = config.gif_episodes if frames is not None else 0
+    keep = max(gif, shown)
+    played: list[list[np.ndarray]] | None = [] if keep else None
+    recorder = PromptRecorder(policy) if shown else None
     extra: dict[str, float] = {}
-    with temperature(policy, config.temperature):
+    with temperature(policy, config.temperature):  # on the policy itself: the recorder only forwards calls
         if pipeline is None:
-            eps = play_many(env, agent, policy, seeds, config.batch, frames, config.gif_episodes)
+            eps = play_many(env, agent, recorder or policy, seeds, config.batch, played, keep)
         else:
-            eps, stats = play_many_on(pipeline, agent, seeds, config.batch, frames, config.gif_episodes)
+            wrapped = (pipeline.policies_wrapped(lambda p: recorder if p is policy else p) if recorder is not None
+                       else contextlib.nullcontext())
+            with wrapped:
+                eps, stats = play_many_on(pipeline, agent, seeds, config.batch, played, keep)
             extra = pipeline_metrics(stats)
+    if frames is not None:
+        frames += (played or [])[:gif]
+    if shown:
+        write_viewer(eps, viewer, title=viewer_title, frames=played, env_id=env.id, seeds=seeds, recorder=recorder,
+                     max_episodes=shown)
     return {**episode_metrics(eps, prefix="eval_"), **extra}

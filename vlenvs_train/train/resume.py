@@ -31,6 +31,7 @@ from vlenvs.core.errors import InvalidConfigError
 SAFE_TO_CHANGE = (
     "name", "out_dir", "progress", "tensorboard", "checkpoint_every", "keep_checkpoints",
     "eval.every", "eval.quick_episodes", "eval.episodes", "eval.batch", "eval.gif_episodes",
+    "eval.viewer_episodes",
     "rollout.worker_timeout_s", "rollout.max_worker_restarts", "rollout.ray_address",
     "model.gradient_checkpointing",
     "sampler.vllm.gpu_memory_utilization", "sampler.vllm.kv_cache_gib",
@@ -41,8 +42,10 @@ SAFE_TO_CHANGE = (
 NEVER_CHANGE = ("seed", "model.path", "model.tiny.", "model.dtype")
 #: What makes a folder hold a run (a fresh run refuses to write into it).
 RUN_FILES = ("checkpoints", "metrics.jsonl", "reference", "model")
-#: Removed by ``--overwrite`` (besides ``*.csv``).
+#: Removed by ``--overwrite`` (besides :data:`OVERWRITTEN_GLOBS`).
 OVERWRITTEN = (*RUN_FILES, "tensorboard", "config_changes.jsonl", "learning_curve.png", "episodes.gif", "config.yaml")
+#: Also removed by ``--overwrite``: the held-out evaluations' trajectory viewers.
+OVERWRITTEN_GLOBS = ("*.csv", "viewer_*.html")
 ABSENT = "<absent>"
 
 
@@ -158,7 +161,8 @@ def prepare_fresh_run(out_dir: str | Path, overwrite: bool = False, keep: Path |
             f"out_dir {str(out)!r} already holds a run ({', '.join(p.name for p in found)}). Continue it with "
             "--resume, write to another out_dir (out_dir=...), or pass --overwrite to delete the old run's "
             "checkpoints and metrics first")
-    doomed = [out / n for n in OVERWRITTEN if (out / n).exists()] + sorted(out.glob("*.csv"))
+    doomed = [out / n for n in OVERWRITTEN if (out / n).exists()] + sorted(p for g in OVERWRITTEN_GLOBS
+                                                                          for p in out.glob(g))
     if keep is not None:
         keep = Path(keep).resolve()
         hit = [p for p in doomed if keep == p.resolve() or p.resolve() in keep.parents]

@@ -12,6 +12,8 @@ aside as ``bad_step_...``) and continues: rows written after that checkpoint are
 identically, so nothing is lost or duplicated. What a resume may change in the config and when a fresh run
 may use a folder: :mod:`~vlenvs_train.train.resume`. GRPO with ``kl_coef > 0`` saves its reference weights
 once as ``OUT/reference/``. Each training stage ends by writing ``OUT/model/`` (:mod:`~vlenvs_train.train.export`).
+Each held-out evaluation (``eval_*``) writes its trajectory viewer ``OUT/viewer_<stage>.html``
+(``eval.viewer_episodes``; :mod:`vlenvs_train.viewer`).
 Evaluations leave the sampler's state as they found it, so their cadence does not change training.
 Low-precision models (``model.dtype`` bf16/fp16) train on fp32 master weights
 (:mod:`~vlenvs_train.train.precision`).
@@ -234,11 +236,15 @@ class Trainer:
                 self.sampler.load_state_dict(saved)
 
     def evaluate_stage(self, stage: str) -> dict[str, float]:
+        """The held-out evaluation ``stage``: its metrics row, the GIF's frames, and (``eval.viewer_episodes``
+        > 0) its trajectory viewer ``OUT/viewer_<stage>.html``, rewritten whole when a resumed run reruns it."""
         frames: list[list[np.ndarray]] = []
         t0 = time.perf_counter()
+        viewer = self.out / f"viewer_{stage}.html" if self.config.eval.viewer_episodes else None
         with self._sampler_untouched():
             metrics = backends.evaluate(self.sampler, self.config.env, self.config.agent, self.config.eval,
-                                        frames=frames, pipeline=self.pipeline())
+                                        frames=frames, pipeline=self.pipeline(), viewer=viewer,
+                                        viewer_title=f"{self.config.name}: {stage} ({self.config.env.id})")
         self.state["frames"][stage] = frames
         row = self.logger.log("eval", self.state["rl_step"], {"stage": stage, **metrics,
                                                               "seconds": time.perf_counter() - t0})

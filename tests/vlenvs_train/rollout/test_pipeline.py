@@ -118,6 +118,39 @@ def test_several_policies_are_used_at_once_round_robin():
         assert p.clock.units == sum(got[i].length for j in (k, k + 3) for i in shards[j])
 
 
+class Counting:
+    """A pass-through wrapper that counts the replies it passed on."""
+
+    def __init__(self, policy) -> None:
+        self.policy, self.replies, self.lock = policy, 0, threading.Lock()
+
+    def generate(self, requests):
+        out = self.policy.generate(requests)
+        with self.lock:
+            self.replies += len(out)
+        return out
+
+
+def test_policies_wrapped_routes_every_call_through_the_wrapper_then_restores():
+    policies = [OraclePolicy(), OraclePolicy()]
+    wrappers = []
+
+    def wrap(p):
+        wrappers.append(Counting(p))
+        return wrappers[-1]
+
+    with RolloutPipeline(MAZE, policies, config=PipelineConfig("inline", num_workers=1, num_shards=4)) as pipe:
+        with pipe.policies_wrapped(wrap):
+            got = pipe.play_seeds(SEEDS)
+        assert [w.policy for w in wrappers] == policies and [p.policy for p in pipe.policies] == policies
+        assert sum(w.replies for w in wrappers) == sum(e.length for e in got) and all(w.replies for w in wrappers)
+        with pytest.raises(RuntimeError), pipe.policies_wrapped(wrap):
+            raise RuntimeError("restored on errors too")
+        assert [p.policy for p in pipe.policies] == policies
+        assert signature(pipe.play_seeds(SEEDS)) == signature(got)
+    assert sum(w.replies for w in wrappers) == sum(e.length for e in got)  # the unwrapped call counted nowhere
+
+
 class InFlight:
     """A policy that records the most calls it ever had in flight at once."""
 

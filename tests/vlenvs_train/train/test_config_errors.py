@@ -59,6 +59,8 @@ BAD = {
     "sampler.server.timeout_s='5'": "invalid sampler.server.timeout_s '5'; expected a number",
     "model.tiny.architecture=llama": "invalid model.tiny.architecture 'llama'; valid choices: 'qwen2_5_vl', 'qwen3_vl'",
     "model.tiny.hidden_size=0": "model.tiny: invalid hidden_size 0",
+    "eval.viewer_episodes=-1": r"invalid eval.viewer_episodes -1; expected an integer in \[0, 1024\]",
+    "eval.viewer_episodes=all": "invalid eval.viewer_episodes 'all'; expected an integer",
 }
 
 

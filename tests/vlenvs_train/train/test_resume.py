@@ -40,6 +40,8 @@ def test_config_changes_are_dotted_and_the_rules_are_strict():
     assert "eval.every" not in str(e.value).split("Keys that may")[0]  # safe: not listed as a problem
     assert check_resume_config(old, new, allow_change=True) == config_changes(old, new)
     assert check_resume_config(old, {**old, "eval": {"every": 9}}) == {"eval.every": (5, 9)}
+    assert check_resume_config(old, {**old, "eval": {"every": 5, "viewer_episodes": 0}}) == {
+        "eval.viewer_episodes": ("<absent>", 0)}  # output only: safe
     with pytest.raises(ConfigChangeError, match="seed: 1 -> 2"):
         check_resume_config(old, {**old, "seed": 2}, allow_change=True)  # cannot take effect: never allowed
     for key in ("grpo.", "sft.", "sampler.temperature", "agent.", "env."):
@@ -71,6 +73,7 @@ def run_killed(config, stages, kill_at):
 def test_fresh_run_refuses_a_used_folder_and_overwrite_replaces_the_old_run(tmp_path, tiny_model_path, monkeypatch):
     old = small_config(tmp_path, tiny_model_path, "r", ["sft.epochs=1"])
     Trainer(old, ["eval_init", "sft"]).run()  # its tags (2 stages done) are larger than the new run's (1)
+    assert (tmp_path / "r" / "viewer_eval_init.html").exists()
     new = small_config(tmp_path, tiny_model_path, "r", ["sft.epochs=2"])
     with monkeypatch.context() as m:
         no_model_load(m)
@@ -83,6 +86,7 @@ def test_fresh_run_refuses_a_used_folder_and_overwrite_replaces_the_old_run(tmp_
     assert len(found) == 1
     assert checkpoint.load_checkpoint(found[0])["state"]["done"] == ["sft"]
     assert [r["kind"] for r in trainer.logger.rows()] == ["sft", "sft"]  # the old run's rows are gone
+    assert list(trainer.out.glob("viewer_*")) == []  # and its evaluation's viewer
     resumed = Trainer(new, ["sft"], resume=True)
     assert resumed.state["sft_epoch"] == 2 and resumed.state["done"] == ["sft"]
 

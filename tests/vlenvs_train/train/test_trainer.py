@@ -68,6 +68,10 @@ def test_run_writes_everything_and_resume_continues_a_killed_run_exactly(tmp_pat
     resumed = kill_and_resume(monkeypatch, small_config(tmp_path, tiny_model_path, "killed"))
     resumed.run()
     assert rows_without_times(resumed.out / "metrics.jsonl") == rows
+    # the viewers: eval_init's written before the kill, eval_final's by the resumed run; as the full run's
+    for stage in ("eval_init", "eval_sft", "eval_final"):
+        assert (resumed.out / f"viewer_{stage}.html").read_bytes() == (out / f"viewer_{stage}.html").read_bytes()
+    assert list(resumed.out.glob("*.tmp")) == []
     for (name, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
         assert torch.equal(a, b), name
 

@@ -134,6 +134,9 @@ class EvalConfig:
     """Episodes of the quick evaluations."""
     gif_episodes: int = 4
     """Episodes shown in the before/after GIF (0: no GIF)."""
+    viewer_episodes: int = 8
+    """Episodes of each held-out evaluation (``eval_init``, ``eval_sft``, ``eval_final``; not the quick ones) shown
+    in its trajectory viewer ``OUT/viewer_<stage>.html``: frames, each turn's prompt and reply (0: no viewer)."""
 
     def __post_init__(self) -> None:
         check_int("eval.episodes", self.episodes, 1, 10_000_000)
@@ -143,3 +146,4 @@ class EvalConfig:
         check_int("eval.every", self.every, 0, 10_000_000)
         check_int("eval.quick_episodes", self.quick_episodes, 1, 10_000_000)
         check_int("eval.gif_episodes", self.gif_episodes, 0, 64)
+        check_int("eval.viewer_episodes", self.viewer_episodes, 0, 1024)

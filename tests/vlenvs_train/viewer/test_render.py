@@ -12,11 +12,17 @@ import numpy as np
 from PIL import Image
 
 from vlenvs_train.adapter.agent import AgentConfig
-from vlenvs_train.evaluation.config import EnvEntry
-from vlenvs_train.evaluation.play import play_episodes
-from vlenvs_train.evaluation.records import PromptRecorder, frame_urls
-from vlenvs_train.evaluation.viewer import viewer_html, write_viewer
 from vlenvs_train.policies.oracle import OraclePolicy
+from vlenvs_train.rollout.envs import EnvFactory
+from vlenvs_train.rollout.play import play_many
+from vlenvs_train.viewer import PromptRecorder, viewer_html, write_viewer
+from vlenvs_train.viewer.records import frame_urls
+
+MAZE = EnvFactory("vlenvs/Maze2D-v0", {}, "easy")
+
+
+def play_episodes(policy, seeds, frames=None):
+    return play_many(MAZE, AgentConfig(answer_format="answer"), policy, seeds, len(seeds), frames)
 
 
 def page_data(html: str) -> dict:
@@ -51,8 +57,7 @@ def test_frames_are_downscaled_and_capped():
 def test_trainer_episodes_with_frames_and_prompts(tmp_path):
     recorder, frames = PromptRecorder(OraclePolicy()), []
     seeds = [7, 8, 9]
-    episodes = play_episodes(EnvEntry("vlenvs/Maze2D-v0", "easy"), AgentConfig(answer_format="answer"), recorder,
-                             seeds, frames)
+    episodes = play_episodes(recorder, seeds, frames)
     path = write_viewer(episodes, tmp_path / "sub" / "viewer.html", frames=frames, env_id="vlenvs/Maze2D-v0",
                         seeds=seeds, recorder=recorder, max_episodes=2, image_size=64)
     data = page_data(path.read_text())
@@ -65,7 +70,6 @@ def test_trainer_episodes_with_frames_and_prompts(tmp_path):
 
 
 def test_without_a_recorder_prompts_read_as_not_recorded(tmp_path):
-    episodes = play_episodes(EnvEntry("vlenvs/Maze2D-v0", "easy"), AgentConfig(answer_format="answer"),
-                             OraclePolicy(), [1])
+    episodes = play_episodes(OraclePolicy(), [1])
     data = page_data(write_viewer(episodes, tmp_path / "v.html", env_id="vlenvs/Maze2D-v0").read_text())
     assert data["episodes"][0]["turns"][0]["prompt"] == "" and "frames" not in data["episodes"][0]

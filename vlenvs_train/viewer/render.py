@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from vlenvs.core.config import check_int
-from vlenvs_train.evaluation.records import PromptRecorder, episode_record
-from vlenvs_train.evaluation.store import write_durably
-from vlenvs_train.evaluation.viewer_page import BODY, CSS, JS
+from vlenvs_train.viewer.files import write_durably
+from vlenvs_train.viewer.page import BODY, CSS, JS
+from vlenvs_train.viewer.records import PromptRecorder, episode_record
 
 
 def viewer_records(episodes: Sequence[Any], *, frames: Sequence[Sequence[np.ndarray]] | None = None,
@@ -61,14 +61,15 @@ def write_viewer(episodes: Sequence[Any], path: str | Path, *, title: str = "vle
                  frames: Sequence[Sequence[np.ndarray]] | None = None, env_id: str = "env",
                  seeds: Sequence[int] | None = None, recorder: PromptRecorder | None = None,
                  max_episodes: int | None = None, image_size: int = 160, max_frames: int = 60) -> Path:
-    """Write the viewer of ``episodes`` to ``path`` (parents created) and return the path.
+    """Write the viewer of ``episodes`` to ``path`` (parents created; written atomically and ``fsync``'d, so a
+    killed run leaves the old file or the new one, never half of one) and return the path.
 
     Args:
         episodes: evaluation records (dicts) or trainer ``Episode`` objects.
         frames: for ``Episode`` objects, each episode's images (as ``play_many(..., frames)`` collects them).
         env_id: for ``Episode`` objects, the env they ran on (names them, finds the env's feedback sentences).
         seeds: for ``Episode`` objects, their seeds.
-        recorder: the :class:`~vlenvs_train.evaluation.records.PromptRecorder` the policy ran under, to show
+        recorder: the :class:`~vlenvs_train.viewer.records.PromptRecorder` the policy ran under, to show
             prompts (without it, prompts read "not recorded").
         max_episodes: show only the first this many episodes.
         image_size: longest side of a frame in pixels; max_frames: most frames kept per episode.

@@ -32,7 +32,11 @@ def message_text(message: Mapping[str, Any]) -> str:
 
 class PromptRecorder:
     """A policy wrapper that remembers, per reply, the system prompt, the last user message and the legal
-    actions of its request. Look a step's prompt up with :meth:`prompt_of` (keyed by the reply object)."""
+    actions of its request. Look a step's prompt up with :meth:`prompt_of` (keyed by the reply object).
+
+    It passes the requests and replies through unchanged (the wrapped policy sees the same calls). Safe to call
+    from several threads at once (the rollout pipeline's shards): each call only adds its own dict entries.
+    Attributes are read through to the wrapped policy; set them on the wrapped policy itself."""
 
     def __init__(self, policy: Any) -> None:
         self.policy = policy
