@@ -94,7 +94,8 @@ def test_a_killed_worker_reads_as_dead():
 
 
 def test_a_worker_that_does_not_answer_in_time_is_killed():
-    worker = ProcessWorker(0, timeout_s=1e-3)  # building an env takes longer than a millisecond
+    worker = ProcessWorker(0, timeout_s=0.2)
+    os.kill(worker.process.pid, signal.SIGSTOP)  # a hung worker, deterministically (no race with a fast reply)
     with pytest.raises(WorkerDiedError, match="did not answer 'open' within"):
         worker.call("open", 0, MAZE, 2)
     worker.process.join(5)
