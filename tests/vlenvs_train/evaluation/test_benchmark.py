@@ -15,7 +15,7 @@ from vlenvs.core.errors import InvalidConfigError
 from vlenvs_train.adapter.agent import AgentConfig
 from vlenvs_train.evaluation import EnvEntry, EvalRunConfig, PolicyConfig, run_eval
 from vlenvs_train.evaluation.cli import main
-from vlenvs_train.evaluation.records import message_text
+from vlenvs_train.viewer.records import message_text
 from vlenvs_train.evaluation.summary import EASYR1
 from vlenvs_train.policies.base import PolicyError
 from vlenvs_train.policies.oracle import scripted_output
