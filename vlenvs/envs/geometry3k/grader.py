@@ -1,10 +1,14 @@
 """The grader: is a model's free-text answer equal to the ground truth? Deterministic and bounded.
 
 Pipeline: :func:`~vlenvs.envs.geometry3k.answers.extract` finds the answer (after the last ``</think>``:
-``\\boxed{}``, ``<answer>`` tags, an ``Answer:`` line, a bare letter or short reply), then
+``\\boxed{}``, ``<answer>`` tags, an ``Answer:`` line (a restated "The final answer is $x$." inside it is
+followed), a bare letter, the value a final clause states (``So x = 12.``), a short reply), then
+:func:`~vlenvs.envs.geometry3k.answers.items` splits it where ``or``/``and``/``,``/``;``/``/`` join several
+answers (``A or B``, ``D, 80``); every answer offered (and every earlier ``\\boxed{}`` and a ``= value``
+written right after the last one) must be right: some right and some wrong is ``multiple_answers``. Each:
 
-1. multiple choice: a leading choice letter (``D``, ``(D) 80``, ``D. 80``, ``**Answer: D**``, ``a``) must be
-   the correct letter; text after it that is a value must equal the correct choice (a letter with a
+1. multiple choice: a leading choice letter (``D``, ``(D) 80``, ``D. 80``, ``D - 80``, ``**Answer: D**``, ``a``)
+   must be the correct letter; text after it that is a value must equal the correct choice (a letter with a
    contradicting value is wrong), prose after it (``A because it fits``) is ignored;
 2. :func:`~vlenvs.envs.geometry3k.answers.normalize` canonicalises the answer; a known spelling of the
    ground truth wins;
@@ -17,7 +21,7 @@ Pipeline: :func:`~vlenvs.envs.geometry3k.answers.extract` finds the answer (afte
 There is no CAS, no timer and no signal: answers outside the grammar or its bounds are *refused*
 (``method="rejected:<reason>"``, a wrong answer) after a bounded amount of work counted in operations,
 so the same (response, ground truth, mode) gets the same verdict in every thread, process, load and call
-order. Every earlier ``\\boxed{}`` answer must agree with the last (hedging is wrong). Model text is never
+order; all the answers of one response share one work budget. Model text is never
 passed to ``eval`` or ``sympify``; :func:`grade` never raises.
 """
 
