@@ -132,13 +132,17 @@ def _boxes(text: str) -> tuple[list[str], int] | None:
     return out, last_end
 
 
-_AFTER = re.compile(r"[ \t$]*=[ \t$]*([^\n$]{1,64})")
+_AFTER = re.compile(r"[ \t$]*=[ \t$]*([^\n$]{1,200})")
 
 
 def _after(text: str, end: int) -> str:
-    """``value`` of a ``= value`` written right after index ``end`` (up to the line, math or sentence end)."""
-    m = _AFTER.match(text, end, end + 80)
-    return _SENTENCE_CUT.split(m.group(1), maxsplit=1)[0].strip().rstrip(".,;") if m else ""
+    """``value`` of a ``= value`` written right after index ``end``, up to the line, math, clause or sentence
+    end; '' when there is none or it is longer than :data:`MAX_BARE` (never a cut-off prefix)."""
+    m = _AFTER.match(text, end, end + 220)
+    if not m:
+        return ""
+    value = re.split(r"\.\s|,\s|;", m.group(1), maxsplit=1)[0].strip().rstrip(".")
+    return value if len(value) <= MAX_BARE else ""
 
 
 def _after_thinking(text: str) -> str:
