@@ -77,6 +77,10 @@ def costly_answers() -> list[str]:
         "\\boxed{" + "+".join(f"\\sqrt{{{p}}}" for p in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43)) + "}",
         "<think>" + "\\boxed{1}" * 3 + "</think>" + "\\boxed{(\\sqrt2+\\sqrt3+\\sqrt5+\\sqrt7)^{24}}" * 4,
         "\\boxed{" + "(" * 9 + "1" + ")^{24}" * 9 + "}",
+        "\\boxed{B} = (\\sqrt2+\\sqrt3+\\sqrt5+\\sqrt7)^{24}",  # a value after the answer must agree with it
+        "\\boxed{" + ", ".join(["(\\sqrt2+\\sqrt3+\\sqrt5+\\sqrt7)^{12}"] * 4) + "}",  # several answers, one budget
+        "\\boxed{\\sqrt{12}}" * 3 + "\\boxed{\\sqrt{12} or (\\sqrt2+\\sqrt3+\\sqrt5+\\sqrt7)^{24}} = " + "\\sqrt{12}",
+        "Let me see. " * 2000 + "So x = (\\sqrt2+\\sqrt3+\\sqrt5+\\sqrt7)^{24}.",  # a stated value in prose
     ] + random_costly(500)
 
 

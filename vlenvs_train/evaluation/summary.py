@@ -5,7 +5,10 @@ episodes that ended in success), ``mean_return`` (summed reward per episode), ``
 per reply), ``mean_length`` (turns per episode), ``episodes``, ``ungradable_rate`` (replies the env's grader
 refused as outside its grammar or bounds, ``info["ungradable"]``, per reply; they also count as wrong) and
 ``accuracy`` (fraction of episodes whose first reply succeeded: one graded reply per problem, as EasyR1
-scores Geometry3K; equal to ``success_rate`` with one attempt per problem).
+scores Geometry3K; equal to ``success_rate`` with one attempt per problem). Accuracy is only defined for
+answer-graded episodes (a turn's info carries ``grade_method``, as Geometry3K's does): it is computed over
+those alone and is ``None`` (JSON ``null``, an empty CSV cell, blank in the table) for a group without any,
+e.g. Maze2D.
 
 Runs by problem index add a ``benchmark`` block per env (:func:`benchmark`): the accuracy over the problems
 played, labelled with the EasyR1 protocol when they are the whole split.
@@ -39,9 +42,16 @@ def ungradable_replies(record: Mapping[str, Any]) -> int:
     return sum(bool(i.get("ungradable", False)) for i in _turn_infos(record))
 
 
-def metrics(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-    """The metrics of a group of episode records (all zero for an empty group)."""
+def answer_graded(record: Mapping[str, Any]) -> bool:
+    """Whether the episode's replies were graded as answers (a turn's info carries ``grade_method``)."""
+    return any("grade_method" in i for i in _turn_infos(record))
+
+
+def metrics(records: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    """The metrics of a group of episode records (all zero for an empty group; ``accuracy`` None unless
+    some episode is answer-graded, see :func:`answer_graded`)."""
     n = len(records)
+    graded = [r for r in records if answer_graded(r)]
     turns = sum(r["length"] for r in records)
     return {
         "episodes": n,
@@ -50,7 +60,7 @@ def metrics(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
         "invalid_rate": sum(r["invalid"] for r in records) / turns if turns else 0.0,
         "mean_length": turns / n if n else 0.0,
         "ungradable_rate": sum(ungradable_replies(r) for r in records) / turns if turns else 0.0,
-        "accuracy": sum(first_reply_correct(r) for r in records) / n if n else 0.0,
+        "accuracy": sum(map(first_reply_correct, graded)) / len(graded) if graded else None,
     }
 
 
@@ -108,8 +118,12 @@ def to_csv(summary: Mapping[str, Any]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=["level", "name", *METRICS], lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows(summary))
+    writer.writerows(rows(summary))  # None is written as an empty cell
     return buf.getvalue()
+
+
+def _blank(value: float | None, width: int, spec: str) -> str:
+    return " " * width if value is None else f"{value:>{width}{spec}}"
 
 
 def to_table(summary: Mapping[str, Any]) -> str:
@@ -122,7 +136,7 @@ def to_table(summary: Mapping[str, Any]) -> str:
     for r in table:
         lines.append(f"{r['level']:<7} {r['name']:<{width}} {r['episodes']:>8d} {r['success_rate']:>8.3f} "
                      f"{r['mean_return']:>9.3f} {r['invalid_rate']:>8.3f} {r['mean_length']:>8.2f} "
-                     f"{r['ungradable_rate']:>8.3f} {r['accuracy']:>8.3f}")
+                     f"{r['ungradable_rate']:>8.3f} {_blank(r['accuracy'], 8, '.3f')}".rstrip())
     for key, b in summary.get("benchmark", {}).items():
         lines.append(f"{key}: accuracy {b['accuracy']:.4f} ({b['correct']}/{b['problems']} problems; "
                      f"ungradable {b['ungradable_rate']:.4f}) - {b['protocol']}")

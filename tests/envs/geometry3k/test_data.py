@@ -128,3 +128,15 @@ def test_env_without_data_raises(monkeypatch):
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
     with pytest.raises(DatasetError, match="nothing is downloaded"):
         gym.make("vlenvs/Geometry3k-v0", source="geometry3k")
+
+
+def test_data_dir_without_the_dataset_source_is_an_error(folder_tree, monkeypatch):
+    """data_dir given with the default generated source used to be silently ignored (issue 13 review)."""
+    with pytest.raises(InvalidConfigError, match=r"data_dir=.*source='generated'.*generated, geometry3k"):
+        gym.make("vlenvs/Geometry3k-v0", data_dir=str(folder_tree))
+    env = gym.make("vlenvs/Geometry3k-v0", source="geometry3k", data_dir=str(folder_tree), image_size=32)
+    assert env.reset(seed=0)[1]["problem_id"] is not None
+    monkeypatch.setenv(DATA_DIR_ENV, str(folder_tree))  # the variable only serves the dataset source
+    generated = gym.make("vlenvs/Geometry3k-v0", image_size=32)
+    assert generated.unwrapped.config.source == "generated" and generated.unwrapped.config.data_dir is None
+    assert generated.reset(seed=0)[1]["num_problems"] == -1  # generated problems, not the data tree

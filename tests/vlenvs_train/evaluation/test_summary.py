@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -38,12 +39,12 @@ def test_invalid_rate_is_per_reply_not_per_episode():
     m = metrics([{"success": True, "return": 1.0, "length": 1, "invalid": 1},
                  {"success": False, "return": 0.0, "length": 9, "invalid": 0}])
     assert m == {"episodes": 2, "success_rate": 0.5, "mean_return": 0.5, "invalid_rate": 0.1, "mean_length": 5.0,
-                 "ungradable_rate": 0.0, "accuracy": 0.0}
+                 "ungradable_rate": 0.0, "accuracy": None}  # no turn was graded as an answer
     assert metrics([])["episodes"] == 0
 
 
 def turn(success=False, ungradable=False):
-    return {"info": {"success": success, "ungradable": ungradable}}
+    return {"info": {"success": success, "ungradable": ungradable, "grade_method": "exact"}}
 
 
 def test_accuracy_counts_first_replies_and_ungradable_is_per_reply():
@@ -68,3 +69,22 @@ def test_benchmark_is_labelled_easyr1_only_for_the_whole_split():
     part = benchmark(recs[:3], [0, 1, 2], 4)
     assert not part["whole_split"] and part["protocol"] == "by problem index, problems 0..2 of 4"
     assert benchmark(recs, [0, 1, 2, 3], None)["protocol"].endswith("of an unbounded generator")
+
+
+def test_accuracy_only_for_answer_graded_envs_in_json_csv_and_table():
+    """Maze2D has no graded answer: its accuracy is blank, not 0.000 next to success 1.000 (issue 13 review)."""
+    maze = {"env": "vlenvs/Maze2D-v0", "family": "Maze2D-v0", "success": True, "return": 1.0, "length": 3,
+            "invalid": 0, "turns": [{"info": {"success": False}}] * 2 + [{"info": {"success": True}}]}
+    geo = {"env": "vlenvs/Geometry3k-v0", "family": "Geometry3k-v0", "success": True, "return": 1.0, "length": 1,
+           "invalid": 0, "turns": [turn(success=True)]}
+    geo_wrong = {**geo, "success": False, "return": 0.0, "turns": [turn()]}
+    s = summarize([maze, maze, geo, geo_wrong])
+    assert s["envs"]["vlenvs/Maze2D-v0"]["accuracy"] is None and s["envs"]["vlenvs/Maze2D-v0"]["success_rate"] == 1.0
+    assert s["envs"]["vlenvs/Geometry3k-v0"]["accuracy"] == 0.5
+    assert s["all"]["accuracy"] == 0.5  # over the graded episodes only
+    assert json.loads(json.dumps(s))["families"]["Maze2D-v0"]["accuracy"] is None
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(to_csv(s)))}
+    assert rows["vlenvs/Maze2D-v0"]["accuracy"] == "" and float(rows["vlenvs/Geometry3k-v0"]["accuracy"]) == 0.5
+    table = {line.split()[1]: line for line in to_table(s).splitlines()[2:]}
+    assert table["vlenvs/Maze2D-v0"].split()[-1] == "0.000" and len(table["vlenvs/Maze2D-v0"].split()) == 8
+    assert table["vlenvs/Geometry3k-v0"].split()[-1] == "0.500" and len(table["vlenvs/Geometry3k-v0"].split()) == 9

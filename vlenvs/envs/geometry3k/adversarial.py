@@ -63,4 +63,14 @@ ADVERSARIAL: list[str] = [
     "\\boxed{\\sqrt{2}^{99}+\\sqrt{3}^{99}}",
     "\\boxed{\\sqrt{123456789012345}\\cdot\\sqrt{98765432109876}}",
     "\\boxed{\\frac{\\sqrt{\\sqrt{\\sqrt{7}}}}{\\sqrt{\\sqrt{\\sqrt{5}}}}}",
+    # several answers in one reply: they share one work budget
+    "\\boxed{" + " or ".join(["(\\sqrt2+\\sqrt3+\\sqrt5+\\sqrt7)^{24}"] * 4) + "}",
+    "\\boxed{2\\sqrt{3} or (\\sqrt2+\\sqrt3+\\sqrt5+\\sqrt7)^{24}}",
+    "\\boxed{2\\sqrt{3}, (\\sqrt2+\\sqrt3+\\sqrt5+\\sqrt7)^{-24}, \\sqrt{99999989}^{23}}",
+    "\\boxed{" + "B or " * 120 + "}",
+    "\\boxed{" + ", ".join(["\\sqrt{99999989}"] * 40) + "}",
+    "Let me think. " * 50_000 + "So x = " + "(" * 100 + "1" + ")" * 100 + ".",
+    "So x = " + "=" * 100_000,
+    "\\boxed{1} = " + "1+" * 100_000,
+    "\\boxed{B} = " + "1+" * 31 + "1",  # the right letter with a contradicting value (63 characters)
 ]

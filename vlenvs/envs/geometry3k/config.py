@@ -61,7 +61,8 @@ class Geometry3kConfig:
     """Observation image size: an int for square images or ``(height, width)`` (32..2048)."""
 
     data_dir: str | None = None
-    """Local Geometry3K directory (either layout); ``None`` reads ``$VLENVS_GEOMETRY3K_DIR``."""
+    """Local Geometry3K directory (either layout); ``None`` reads ``$VLENVS_GEOMETRY3K_DIR``. Only with
+    ``source="geometry3k"`` (given with another source it is an error, not silently ignored)."""
 
     difficulty: Literal["easy", "medium", "hard"] = "medium"
     """Generated problems: ``easy`` gives the values, ``medium`` adds unknowns in expressions like
@@ -91,6 +92,11 @@ class Geometry3kConfig:
         check_int("max_instruction_length", self.max_instruction_length, 128, 16384)
         if self.data_dir is not None and not isinstance(self.data_dir, str):
             raise InvalidConfigError(f"invalid data_dir {self.data_dir!r}; expected a path string or None")
+        if self.data_dir is not None and self.source != "geometry3k":  # the data would be silently ignored
+            raise InvalidConfigError(
+                f"data_dir={self.data_dir!r} is only read with source='geometry3k' (got source={self.source!r}; "
+                f"choices: {', '.join(SOURCES)}); pass source='geometry3k' or drop data_dir"
+            )
         topics = (self.topics,) if isinstance(self.topics, str) else tuple(self.topics)
         if not topics:
             raise InvalidConfigError(f"invalid topics {self.topics!r}; give at least one of {', '.join(TOPICS)}")

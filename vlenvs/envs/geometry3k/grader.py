@@ -1,10 +1,14 @@
 """The grader: is a model's free-text answer equal to the ground truth? Deterministic and bounded.
 
 Pipeline: :func:`~vlenvs.envs.geometry3k.answers.extract` finds the answer (after the last ``</think>``:
-``\\boxed{}``, ``<answer>`` tags, an ``Answer:`` line, a bare letter or short reply), then
+``\\boxed{}``, ``<answer>`` tags, an ``Answer:`` line (a restated "The final answer is $x$." inside it is
+followed), a bare letter, the value a final clause states (``So x = 12.``), a short reply), then
+:func:`~vlenvs.envs.geometry3k.answers.items` splits it where ``or``/``and``/``,``/``;``/``/`` join several
+answers (``A or B``, ``D, 80``); every answer offered (and every earlier ``\\boxed{}`` and a ``= value``
+written right after the last one) must be right: some right and some wrong is ``multiple_answers``. Each:
 
-1. multiple choice: a leading choice letter (``D``, ``(D) 80``, ``D. 80``, ``**Answer: D**``, ``a``) must be
-   the correct letter; text after it that is a value must equal the correct choice (a letter with a
+1. multiple choice: a leading choice letter (``D``, ``(D) 80``, ``D. 80``, ``D - 80``, ``**Answer: D**``, ``a``)
+   must be the correct letter; text after it that is a value must equal the correct choice (a letter with a
    contradicting value is wrong), prose after it (``A because it fits``) is ignored;
 2. :func:`~vlenvs.envs.geometry3k.answers.normalize` canonicalises the answer; a known spelling of the
    ground truth wins;
@@ -17,7 +21,7 @@ Pipeline: :func:`~vlenvs.envs.geometry3k.answers.extract` finds the answer (afte
 There is no CAS, no timer and no signal: answers outside the grammar or its bounds are *refused*
 (``method="rejected:<reason>"``, a wrong answer) after a bounded amount of work counted in operations,
 so the same (response, ground truth, mode) gets the same verdict in every thread, process, load and call
-order. Every earlier ``\\boxed{}`` answer must agree with the last (hedging is wrong). Model text is never
+order; all the answers of one response share one work budget. Model text is never
 passed to ``eval`` or ``sympify``; :func:`grade` never raises.
 """
 
@@ -29,9 +33,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from vlenvs.core.errors import invalid_choice
-from vlenvs.envs.geometry3k.answers import MAX_ANSWER, choice_of, decimal_tolerance, extract, normalize
+from vlenvs.envs.geometry3k.answers import MAX_ANSWER, choice_of, decimal_tolerance, extract, items, normalize
 from vlenvs.envs.geometry3k.evaluate import evaluate
-from vlenvs.envs.geometry3k.surd import Refused, Surd
+from vlenvs.envs.geometry3k.surd import Budget, Refused, Surd
 
 MODES = ("free_form", "multiple_choice")
 #: Relative slack of every floating-point comparison (rounding of double precision, not of the answer).
@@ -100,12 +104,13 @@ def _close(value: float, gold: float, tolerance: float) -> bool:
     return abs(value - gold) <= tolerance + RELATIVE_SLACK * max(1.0, abs(gold))
 
 
-def compare(s: str, gold: Gold) -> tuple[bool, str]:
-    """``(correct, method)`` for a normalised answer ``s`` (no letters) against ``gold``."""
+def compare(s: str, gold: Gold, budget: Budget | None = None) -> tuple[bool, str]:
+    """``(correct, method)`` for a normalised answer ``s`` (no letters) against ``gold``; ``budget``: the
+    evaluator's work units (shared by every answer of one response; a fresh one by default)."""
     if s in gold.forms or s == normalize(gold.text):
         return True, "string"
     try:
-        value = evaluate(s)
+        value = evaluate(s, budget)
     except Refused as e:
         return False, f"rejected:{e.reason}"
     exact = gold_exact(gold.text)
@@ -138,16 +143,36 @@ def _grade(response: str, gold: Gold, mode: str) -> Verdict:
     if found.answer is None:
         return Verdict(False, "", False, found.how)
     fmt = found.formatted
-    verdict = _judge(found.answer, gold, mode, fmt)
-    for other in found.others:  # several boxed answers: all must be right
-        if verdict.correct and not _judge(other, gold, mode, fmt).correct:
-            return Verdict(False, verdict.parsed, fmt, "multiple_answers")
-    return verdict
+    budget = Budget()  # one work budget for every answer the response offers
+    verdicts = [_judge(a, gold, mode, fmt, budget) for a in (found.answer, *found.others)]
+    if found.after:  # \boxed{D} = 70: a readable value right after the answer must agree with it
+        after = _judge(found.after, gold, mode, fmt, budget)
+        if not after.method.startswith("rejected:"):
+            verdicts.append(after)
+    return _agree(verdicts, fmt)
 
 
-def _judge(answer: str, gold: Gold, mode: str, fmt: bool) -> Verdict:
+def _agree(verdicts: list[Verdict], fmt: bool) -> Verdict:
+    """One verdict for several answers of one response: right when all are right; ``multiple_answers`` when
+    some are right and some wrong (a hedge); the first's verdict when all are wrong."""
+    head = verdicts[0]
+    if all(v.correct for v in verdicts) or not any(v.correct for v in verdicts):
+        return head
+    return Verdict(False, head.parsed, fmt, "multiple_answers")
+
+
+def _judge(answer: str, gold: Gold, mode: str, fmt: bool, budget: Budget) -> Verdict:
     if len(answer) > 4 * MAX_ANSWER:
         return Verdict(False, answer[:MAX_ANSWER], fmt, "too_long")
+    offered = items(answer)
+    if offered is None:
+        return Verdict(False, answer[:MAX_ANSWER], fmt, "too_many_answers")
+    if not offered:
+        return Verdict(False, "", fmt, "none")
+    return _agree([_judge_item(a, gold, mode, fmt, budget) for a in offered], fmt)
+
+
+def _judge_item(answer: str, gold: Gold, mode: str, fmt: bool, budget: Budget) -> Verdict:
     choice = choice_of(answer)
     if choice is not None:
         letter, rest = choice
@@ -157,12 +182,12 @@ def _judge(answer: str, gold: Gold, mode: str, fmt: bool) -> Verdict:
             return Verdict(False, letter, fmt, "letter")
         if not rest:
             return Verdict(True, letter, fmt, "letter")
-        ok, method = compare(normalize(rest), gold)  # the letter's value must be the correct choice's
+        ok, method = compare(normalize(rest), gold, budget)  # the letter's value must be the correct choice's
         return Verdict(ok, f"{letter} {normalize(rest)}", fmt, "letter" if ok else f"letter_value:{method}")
     s = normalize(answer)
     if len(s) > MAX_ANSWER:
         return Verdict(False, s[:MAX_ANSWER], fmt, "too_long")
-    ok, method = compare(s, gold)
+    ok, method = compare(s, gold, budget)
     return Verdict(ok, s, fmt, method)
 
 
