@@ -50,9 +50,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The commands each flag means something for (a flag given to another command is an error, not ignored).
+FLAG_COMMANDS = {"resume": ("run", "sft", "rl", "eval"), "init": ("run", "sft", "rl", "eval"),
+                 "overwrite": ("run", "sft", "rl", "eval"), "allow_config_change": ("run", "sft", "rl", "eval"),
+                 "checkpoint": ("export",), "policy": ("eval",)}
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Typed errors for flags the command would ignore, or that need another flag."""
+    from vlenvs.core.errors import InvalidConfigError
+
+    defaults = vars(build_parser().parse_args([]))
+    for flag, commands in FLAG_COMMANDS.items():
+        if getattr(args, flag) != defaults[flag] and args.command not in commands:
+            raise InvalidConfigError(f"--{flag.replace('_', '-')} does nothing for {args.command!r}; it applies to: "
+                                     f"{', '.join(commands)}")
+    if args.allow_config_change and not args.resume:
+        raise InvalidConfigError("--allow-config-change applies to --resume only (a fresh run has no old config)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_intermixed_args(argv)
     try:
+        check_flags(args)
         return _dispatch(args)
     except VlenvsError as e:
         print(f"vlenvs-train: error: {e}", file=sys.stderr)
