@@ -32,6 +32,7 @@ belongs); ``autoreset_mode=Disabled``, which TorchRL's own check prefers, gives 
 
 from __future__ import annotations
 
+import json
 import sys
 
 import gymnasium as gym
@@ -55,7 +56,7 @@ class TextEnv(gym.Env):
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
-        self.word, self.t = f"word{self.np_random.integers(1000)}", 0
+        self.word, self.t = f"word{self.np_random.integers(10**9)}", 0
         return self._obs(), {}
 
     def step(self, action):
@@ -86,7 +87,8 @@ def patched_async_env(self, *args, **kwargs):
     return gym.vector.AsyncVectorEnv(*args, **kwargs)
 
 
-def main(patched: bool) -> int:
+def main(patched: bool) -> dict:
+    """What each step shows; ``"error"`` if TorchRL failed."""
     from torchrl.envs import GymEnv, GymLikeEnv
     from torchrl.envs.utils import check_env_specs
 
@@ -94,26 +96,28 @@ def main(patched: bool) -> int:
         GymLikeEnv._read_obs_eager = patched_read_obs
         GymLikeEnv._read_obs_memo = patched_read_obs
         GymEnv._async_env = patched_async_env
+    out = {}
     venv = gym.make_vec(ENV_ID, num_envs=N, vectorization_mode="sync")
-    print("sync batch of text:", repr(venv.reset(seed=0)[0]["text"]))  # a tuple of N str
+    out["sync"] = venv.reset(seed=0)[0]["text"]  # a tuple of N str
     venv = gym.make_vec(ENV_ID, num_envs=N, vectorization_mode="async")  # shared memory, as GymEnv makes it
-    print("async batch of text:", repr(venv.reset(seed=0)[0]["text"]))  # bug 2: the empty buffer's text
+    out["async"] = venv.reset(seed=0)[0]["text"]  # bug 2: the empty buffer's text
     venv.close()
     try:
         env = GymEnv(ENV_ID, num_envs=N)
         check_env_specs(env)
         td = env.rollout(4, break_when_any_done=False)
+        env.close()
     except RuntimeError as err:
-        print("FAILED:", err)
-        return 1
-    texts = td["next", "text"]
-    print("batch", tuple(td.batch_size), "per env:", texts)
-    assert tuple(td.batch_size) == (N, 4) and all(isinstance(t, str) for row in texts for t in row)
-    env.close()
-    return 0
+        out["error"] = str(err)
+    else:
+        out["batch"] = list(td.batch_size)
+        out["texts"] = [[td[i, t]["next", "text"] for t in range(4)] for i in range(N)]  # env i, step t
+    return out
 
 
 gym.register(ENV_ID, entry_point=TextEnv)
 
 if __name__ == "__main__":
-    sys.exit(main(patched="--patched" in sys.argv))
+    result = main(patched="--patched" in sys.argv)
+    print("RESULT " + json.dumps(result))
+    sys.exit(1 if "error" in result else 0)
