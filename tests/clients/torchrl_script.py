@@ -41,20 +41,15 @@ def main() -> dict:
     out["single"] = {"batch": list(td.batch_size), "image": list(td["next", "image"].shape),
                      "dtype": str(td["next", "image"].dtype), "instructions": instructions(td),
                      "frame_skip": env.wrapper_frame_skip, "reward_sum": float(td["next", "reward"].sum())}
-    # the same env batched by TorchRL itself (in-process): one instruction per env
-    serial = SerialEnv(2, lambda: GymEnv("vlenvs/Maze2D-v0", **KW))
-    check_env_specs(serial)
-    td = serial.rollout(6, break_when_any_done=False)
-    out["serial"] = {"batch": list(td.batch_size),
+    # the same env batched by TorchRL itself, in-process (SerialEnv) and in worker processes (ParallelEnv, the
+    # working parallel path): one instruction per env
+    for name, batched_cls in (("serial", SerialEnv), ("parallel", ParallelEnv)):
+        batched = batched_cls(2, lambda: GymEnv("vlenvs/Maze2D-v0", **KW))
+        check_env_specs(batched)
+        td = batched.rollout(6, break_when_any_done=False)
+        out[name] = {"batch": list(td.batch_size),
                      "instructions": [[td[i, t]["instruction"] for t in range(6)] for i in range(2)]}
-    serial.close()
-    # the working parallel path: TorchRL's ParallelEnv of single envs (one worker process each)
-    parallel = ParallelEnv(2, lambda: GymEnv("vlenvs/Maze2D-v0", **KW))
-    check_env_specs(parallel)
-    td = parallel.rollout(6, break_when_any_done=False)
-    out["parallel"] = {"batch": list(td.batch_size),
-                       "instructions": [[td[i, t]["instruction"] for t in range(6)] for i in range(2)]}
-    parallel.close()
+        batched.close()
     # the native vector env (SameStep) behind GymWrapper, through our vector wrapper
     native = GymWrapper(VectorImageOnly(gym.make_vec("vlenvs/Maze2D-v0", num_envs=3, autoreset_mode="SameStep", **KW)))
     check_env_specs(native)
