@@ -79,6 +79,27 @@ def test_engine_loads_new_weights_without_restart(engine, tiny_model_path):
     assert engine.weight_version >= 1 and max_drift(model, engine.encoder, after) < TOL
 
 
+def test_engine_is_a_sampler_the_trainer_can_check_and_checkpoint(engine):
+    """The Sampler protocol on the engine: the scoring spec the trainer re-scores with, weight versions, state."""
+    from vlenvs_train.models.processor import vision_special_token_ids
+    from vlenvs_train.policies.sampler import Sampler, ScoringSpec, check_trainable_scoring
+
+    engine.sampling = SamplingConfig(max_new_tokens=12, seed=0, temperature=0.7)
+    assert isinstance(engine, Sampler)
+    spec = engine.scoring_spec
+    assert spec.temperature == 0.7 and spec.penalties() == {} and spec.logprobs_mode == "processed"
+    assert spec.suppressed_ids == tuple(sorted(vision_special_token_ids(engine.encoder.tokenizer)))
+    check_trainable_scoring(ScoringSpec(temperature=0.7, suppressed_ids=spec.suppressed_ids), spec, "engine")
+    state = engine.state_dict()
+    first = engine.generate(requests(2, seed=5))
+    engine.generate(requests(2, seed=6))
+    engine.load_state_dict(state)  # back to the saved call counter: the same seeded samples again
+    again = engine.generate(requests(2, seed=5))
+    assert [o.response_ids.tolist() for o in first] == [o.response_ids.tolist() for o in again]
+    version = engine.weight_version
+    assert engine.update_weights([]) == version + 1 == engine.weight_version
+
+
 def test_engine_plays_maze2d(engine):
     engine.sampling = SamplingConfig(max_new_tokens=8, seed=0)
     env = gym.make_vec("vlenvs/Maze2D-v0", num_envs=2, size=5, image_size=32, max_steps=3)
