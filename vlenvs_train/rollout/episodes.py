@@ -227,6 +227,13 @@ class EpisodeLoop:
         """``bool[k]``: the envs the next step asks the policy for."""
         return ~self.resetting & ~self.idle
 
+    def _last_image(self, obs: Any, info: Any, i: int, ended: bool) -> np.ndarray:
+        """The image env ``i`` shows after this step: under SameStep, an env whose episode just ended already
+        shows its next episode's reset observation, and the episode's own last one is ``info["final_obs"]``."""
+        if ended and self.mode == AutoresetMode.SAME_STEP:
+            return np.asarray(info["final_obs"][i]["image"]).copy()
+        return obs["image"][i].copy()
+
     def step(self) -> bool:
         """One policy call for the active envs and one env step; ``False`` (nothing done) when the loop is over."""
         if self.stop() or self.task.enough() or self.idle.all():
@@ -244,7 +251,7 @@ class EpisodeLoop:
             self.env_steps += 1
             self.current[i].append(rec)
             if self.frames is not None:
-                self.frames[i].append(obs["image"][i].copy())
+                self.frames[i].append(self._last_image(obs, info, i, ended[i]))
             if done[i]:
                 self.task.finish(self.part, i, self.current[i], self.frames[i] if self.frames is not None else None)
                 self.current[i] = []

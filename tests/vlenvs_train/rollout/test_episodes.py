@@ -183,3 +183,19 @@ def test_env_factory_is_the_only_env_builder():
                     isinstance(node.value, ast.Name) and node.value.id in ("gym", "gymnasium"):
                 found.append(f"{path.relative_to(root)}:{node.lineno}")
     assert found == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_frames_are_each_episodes_own_images_in_every_mode(mode):
+    """The frames kept for GIFs and viewers end with the episode's own last image, also under SameStep (where the
+    env already shows the next episode's reset observation when its episode ends)."""
+    def frames_of(autoreset):
+        env = factory(autoreset).make(len(SEEDS))
+        frames: list[list[np.ndarray]] = []
+        play_seeds(env, BatchedAgent(Alternating(), env), SEEDS, frames=frames)
+        return frames
+
+    reference, frames = frames_of(None), frames_of(mode)
+    assert len(frames) == len(reference)
+    for ref, got in zip(reference, frames):
+        assert len(ref) == len(got) and all(np.array_equal(a, b) for a, b in zip(ref, got))
