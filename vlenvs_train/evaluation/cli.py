@@ -51,7 +51,7 @@ from collections.abc import Sequence
 
 from vlenvs.core.errors import VlenvsError
 from vlenvs_train.adapter.agent import AgentConfig
-from vlenvs_train.adapter.prompts import ANSWER_FORMATS, PROMPT_STYLES
+from vlenvs_train.chat.prompts import ANSWER_FORMATS, PROMPT_STYLES
 from vlenvs_train.policies.base import PolicyError
 from vlenvs_train.evaluation.config import (
     DTYPES,

@@ -190,10 +190,11 @@ def encode_messages(messages: Sequence[dict[str, Any]], image_format: ImageForma
 
 
 def _info_row(info: Mapping[str, Any]) -> dict[str, Any]:
-    """Env 0's entries of a vector info as plain Python values (``_key`` masks left out)."""
+    """Env 0's entries of a vector info as plain Python values: only keys its ``_key`` mask marks for env 0 (a
+    key another env set, e.g. ``is_success`` at another env's episode end, is not env 0's)."""
     row = {}
     for key, value in info.items():
-        if not key.startswith("_"):
+        if not key.startswith("_") and bool(np.asarray(info.get(f"_{key}", (True,)))[0]):  # env 0's keys only
             item = value[0]
             row[key] = item.tolist() if isinstance(item, (np.ndarray, np.generic)) else item
     return row

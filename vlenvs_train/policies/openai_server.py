@@ -26,7 +26,7 @@ import numpy as np
 
 from vlenvs.core.config import check_float, check_int
 from vlenvs.core.errors import InvalidConfigError
-from vlenvs_train.adapter.prompts import to_openai_messages
+from vlenvs_train.chat.messages import to_openai_messages
 from vlenvs_train.policies.base import (
     VISION_SPECIAL_TOKENS,
     PolicyError,

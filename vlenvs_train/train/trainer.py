@@ -40,7 +40,7 @@ from vlenvs_train.models.processor import vision_special_token_ids
 from vlenvs_train.policies.encode import PromptEncoder
 from vlenvs_train.policies.sampler import Sampler, ScoringSpec, check_trainable_scoring
 from vlenvs_train.rollout.pipeline import RolloutPipeline
-from vlenvs_train.rollout.workers import EnvFactory
+from vlenvs_train.rollout.envs import EnvFactory
 from vlenvs_train.train import backends, checkpoint
 from vlenvs_train.train.config import TrainConfig, save_config
 from vlenvs_train.train.export import write_model_folder
@@ -140,22 +140,23 @@ class Trainer:
                                           str(loaded.path))
             check_stage_changes(changes, loaded.state["state"], (self.out / "reference").is_dir())
             return loaded, changes, None
-        init_path = self._init_checkpoint(init) if init is not None else None
+        init_path, init_state = self._init_checkpoint(init) if init is not None else (None, None)
         prepare_fresh_run(self.out, overwrite, keep=init_path)
-        return None, {}, checkpoint.load_checkpoint(init_path)["model"] if init_path is not None else None
+        return None, {}, init_state["model"] if init_state is not None else None
 
     @staticmethod
-    def _init_checkpoint(init: str | Path) -> Path:
-        """The checkpoint folder ``--init`` names: a checkpoint folder, or a run folder's newest valid one."""
+    def _init_checkpoint(init: str | Path) -> tuple[Path, dict[str, Any]]:
+        """The checkpoint folder ``--init`` names (a checkpoint folder, or a run folder's newest valid one) and its
+        verified state, read once."""
         path = Path(init)
         if not path.exists():
             raise InvalidConfigError(f"--init: {str(path)!r} does not exist")
         if (path / "manifest.json").exists() or path.suffix == ".pt":
-            return path
+            return path, checkpoint.load_checkpoint(path)
         loaded = checkpoint.latest_valid_checkpoint(path)
         if loaded is None:
             raise InvalidConfigError(f"--init: no checkpoint in {str(path)!r} (a run folder or a checkpoint folder)")
-        return loaded.path
+        return loaded.path, loaded.state
 
     def _scorings(self) -> tuple[Scoring, Scoring]:
         """GRPO's and SFT's re-scoring; checks that the sampler samples what GRPO re-scores (typed error)."""

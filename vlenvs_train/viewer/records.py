@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from vlenvs_train.adapter.prompts import png_data_url
+from vlenvs_train.chat.messages import png_data_url
 from vlenvs_train.adapter.specs import ENV_SPECS
 from vlenvs_train.policies.base import PolicyOutput, PolicyRequest
 
