@@ -38,9 +38,7 @@ def env_id_of(env: Any) -> str | None:
 def spec_for_env(env: Any) -> EnvSpec:
     """The language spec of a registered env (single or vector), or a generic one."""
     env_id = env_id_of(env)
-    spec = ENV_SPECS.get(env_id) if env_id is not None else None
-    if spec is None and env_id is not None:
-        spec = language_spec(env_id)
+    spec = language_spec(env_id) if env_id is not None else None  # the env folder's own (a module import: cached)
     if spec is not None:
         return spec
     action_space = getattr(env, "single_action_space", getattr(env, "action_space", None))

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from vlenvs.core.language import language_spec
 from vlenvs_train.chat.messages import png_data_url
-from vlenvs_train.adapter.specs import ENV_SPECS
 from vlenvs_train.policies.base import PolicyOutput, PolicyRequest
 
 #: Longest text kept of one info value (env infos may carry long solutions).
@@ -86,7 +86,7 @@ def json_info(info: Mapping[str, Any]) -> dict[str, Any]:
 def feedback_text(env_id: str, info: Mapping[str, Any]) -> str:
     """What the env said about a step: its ``feedback`` text and the adapter's sentences for set flags."""
     parts = [str(info["feedback"])] if isinstance(info.get("feedback"), str) and info["feedback"] else []
-    spec = ENV_SPECS.get(env_id)
+    spec = language_spec(env_id)  # the same lookup the agent uses (any registered env with a language.py)
     for key, sentence in (spec.feedback.items() if spec else ()):
         if bool(info.get(key, False)):
             parts.append(sentence)
