@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from vlenvs.core.errors import InvalidConfigError
+from vlenvs_train.train.checkpoint.store import commit_folder
 
 #: Files of the base model folder never copied (weights, and the tiny builder's own record).
 _SKIP_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".gguf")
@@ -57,12 +58,7 @@ def write_model_folder(model: Any, source: str | Path, target: str | Path, prove
     elif processor is not None:
         processor.save_pretrained(str(tmp))
     (tmp / "vlenvs_export.json").write_text(json.dumps({"base_model": str(source), **provenance}, indent=1))
-    aside = target.parent / f".old-{target.name}-{os.getpid()}"
-    if target.exists():
-        os.replace(target, aside)
-    os.replace(tmp, target)
-    shutil.rmtree(aside, ignore_errors=True)
-    return target
+    return commit_folder(tmp, target, sync_files=True)
 
 
 def export_checkpoint(run_dir: str | Path, target: str | Path, checkpoint: str | Path | None = None) -> Path:

@@ -97,12 +97,22 @@ def write_folder(target: str | Path, state: Mapping[str, Any], extra: Mapping[st
     manifest["checksum"] = hashlib.sha256(_canonical(manifest)).hexdigest()
     (tmp / MANIFEST).write_text(json.dumps(manifest))
     _fsync(tmp / MANIFEST)
+    return commit_folder(tmp, target)
+
+
+def commit_folder(tmp: Path, target: Path, sync_files: bool = False) -> Path:
+    """Make the finished folder ``tmp`` (a sibling of ``target``) the folder ``target``: flushed to disk first
+    (its files too with ``sync_files``), an existing ``target`` replaced only then, the parent's entry synced."""
+    if sync_files:
+        for f in tmp.rglob("*"):
+            if f.is_file():
+                _fsync(f)
     _fsync(tmp)
-    aside = parent / f".old-{target.name}-{os.getpid()}"
+    aside = target.parent / f".old-{target.name}-{os.getpid()}"
     if target.exists():
         os.replace(target, aside)
     os.replace(tmp, target)
-    _fsync(parent)
+    _fsync(target.parent)
     shutil.rmtree(aside, ignore_errors=True)
     return target
 
