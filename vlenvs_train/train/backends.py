@@ -2,7 +2,9 @@
 
 Samplers (:class:`~vlenvs_train.policies.sampler.Sampler`): ``hf`` generates with the trained model object
 itself (weight sync copies nothing), ``vllm_engine`` receives the trained weights in place after every update
-(``update_weights``), ``openai_server`` samples from a running server (evaluation only). Scripted baselines: ``oracle`` (upper bound), ``random``.
+(``update_weights``), ``openai_server`` samples from running vLLM servers, which load the trained weights from a
+shared folder after every update (:mod:`~vlenvs_train.policies.server_sync`). Scripted baselines: ``oracle``
+(upper bound), ``random``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from vlenvs.core.errors import invalid_choice
 from vlenvs_train.adapter.agent import AgentConfig
 from vlenvs_train.policies.base import BatchedPolicy, SamplingConfig
 from vlenvs_train.policies.oracle import OraclePolicy, RandomPolicy
-from vlenvs_train.policies.sampler import Sampler
+from vlenvs_train.policies.sampler import ReportsHealth, Sampler
 from vlenvs_train.rollout.pipeline import RolloutPipeline
 from vlenvs_train.train.config import EnvConfig, EvalConfig, ModelConfig, SamplerConfig
 from vlenvs_train.train.rollout import episode_metrics, pipeline_metrics, play_many, play_many_on
@@ -54,8 +56,10 @@ def sampling_config(config: SamplerConfig, temperature: float | None = None) -> 
                           temperature=config.temperature if temperature is None else temperature)
 
 
-def make_sampler(config: SamplerConfig, model_config: ModelConfig, model: Any = None, processor: Any = None) -> Any:
-    """The rollout policy of ``config.backend`` (``hf`` shares ``model``, the others load their own copy)."""
+def make_sampler(config: SamplerConfig, model_config: ModelConfig, model: Any = None, processor: Any = None,
+                 weight_sync_dir: str | Path | None = None) -> Any:
+    """The rollout policy of ``config.backend`` (``hf`` shares ``model``, the others load their own copy;
+    ``openai_server`` writes synced weights to ``server.weight_sync_dir``, else to ``weight_sync_dir``)."""
     sampling = sampling_config(config)
     if config.backend == "hf":
         from vlenvs_train.policies.hf import HFPolicy
@@ -72,7 +76,8 @@ def make_sampler(config: SamplerConfig, model_config: ModelConfig, model: Any = 
         server = dict(config.server)
         if "base_urls" in server:
             server["base_urls"] = tuple(server["base_urls"])
-        return OpenAIServerPolicy(ServerConfig(**server), processor or str(model_path(model_config)), sampling)
+        return OpenAIServerPolicy(ServerConfig(**server), processor or str(model_path(model_config)), sampling,
+                                  weight_sync_dir=server.get("weight_sync_dir") or weight_sync_dir)
     raise invalid_choice("sampler.backend", config.backend, ("hf", "vllm_engine", "openai_server"))
 
 
@@ -81,8 +86,19 @@ def sync_weights(sampler: Any, model: Any) -> int:
     nothing is copied when it samples ``model`` itself); returns its new weight version."""
     if not isinstance(sampler, Sampler):
         raise invalid_choice("sampler for training", type(sampler).__name__,
-                             ["a Sampler (vlenvs_train.policies.sampler): HFPolicy, VLLMEnginePolicy"])
+                             ["a Sampler (vlenvs_train.policies.sampler): HFPolicy, VLLMEnginePolicy, "
+                              "OpenAIServerPolicy"])
     return sampler.update_weights(model.named_parameters())
+
+
+def sampler_counters(sampler: Any) -> dict[str, float]:
+    """The sampler's recovery counters (running totals, keys prefixed ``sampler_``) and its last weight sync's
+    timing, for the metrics; empty for samplers that keep none."""
+    out: dict[str, float] = {}
+    if isinstance(sampler, ReportsHealth):
+        out.update({f"sampler_{k}": float(v) for k, v in sampler.counters.items()})
+        out.update({f"sync_{k}": float(v) for k, v in sampler.last_sync.items()})
+    return out
 
 
 @contextlib.contextmanager

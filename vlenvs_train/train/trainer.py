@@ -94,7 +94,8 @@ class Trainer:
         self._seed_everything(config.seed)
         self.model, self.processor = backends.load_trainable(config.model)
         self.encoder = PromptEncoder(self.processor)
-        self.sampler = backends.make_sampler(config.sampler, config.model, self.model, self.processor)
+        self.sampler = backends.make_sampler(config.sampler, config.model, self.model, self.processor,
+                                             weight_sync_dir=self.out / "sampler_weights")
         self.scoring, self.sft_scoring = self._scorings()
         self.state: dict[str, Any] = {"done": [], "rl_step": 0, "sft_epoch": 0, "metric_rows": 0, "frames": {}}
         self.optimizer: torch.optim.Optimizer | None = None
@@ -165,7 +166,8 @@ class Trainer:
         if "rl" in self.stages and self.config.grpo.iterations > 0:
             if not isinstance(self.sampler, Sampler):
                 raise invalid_choice("sampler for training", type(self.sampler).__name__,
-                                     ["a Sampler (vlenvs_train.policies.sampler): hf, vllm_engine"])
+                                     ["a Sampler (vlenvs_train.policies.sampler): hf, vllm_engine, "
+                                      "openai_server"])
             check_trainable_scoring(expected, self.sampler.scoring_spec, type(self.sampler).__name__)
         pad = self.encoder.pad_id
         return Scoring(pad, expected.temperature, expected.suppressed_ids), Scoring(pad, 1.0, expected.suppressed_ids)
@@ -313,13 +315,20 @@ class Trainer:
         advs = turn_advantages([[r.reward for r in e.records] for e in episodes], groups, cfg.advantage,
                                cfg.advantage_scale, cfg.gamma)
         turns = [r.output for e in episodes for r in e.records]
+        version = self.sampler.weight_version
+        stale = sum(t.weight_version is not None and t.weight_version < version for t in turns)
+        t1 = time.perf_counter()
         stats = grpo_update(self.model, self.optimizer, turns, np.concatenate(advs), cfg, self.scoring, self.rng,
                             self.ref_model)
+        t2 = time.perf_counter()
         backends.sync_weights(self.sampler, self.model)
+        t_sync = time.perf_counter() - t2
         tokens = sum(len(t.response_ids) for t in turns)
         row = self.logger.log("train", step + 1, {
-            **episode_metrics(episodes), **stats, "turns": len(turns), "rollout_seconds": t_roll,
-            "rollout_tokens_per_s": tokens / max(t_roll, 1e-9), **extra, "seconds": time.perf_counter() - t0})
+            **episode_metrics(episodes), **stats, "turns": len(turns), "stale_fraction": stale / max(len(turns), 1),
+            "rollout_seconds": t_roll, "update_seconds": t2 - t1, "sync_seconds": t_sync,
+            "rollout_tokens_per_s": tokens / max(t_roll, 1e-9), **extra, **backends.sampler_counters(self.sampler),
+            "seconds": time.perf_counter() - t0})
         self._count_row()
         return row
 

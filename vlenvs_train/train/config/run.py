@@ -91,9 +91,6 @@ class TrainConfig:
         check_int("checkpoint_every", self.checkpoint_every, 0, 10_000_000)
         check_int("keep_checkpoints", self.keep_checkpoints, 1, 1000)
         check_out_dir(self.out_dir)
-        if self.sampler.backend == "openai_server" and self.grpo.iterations > 0:
-            raise InvalidConfigError("sampler.backend='openai_server' cannot receive weight updates; use it for "
-                                     "evaluation (grpo.iterations=0) or use 'hf'/'vllm_engine' for training")
         concurrency = self.rollout.policy_concurrency
         if concurrency > 1 and self.rollout.backend != "sync" and self.sampler.backend != "openai_server":
             raise InvalidConfigError(f"rollout.policy_concurrency={concurrency} needs sampler.backend='openai_server'; "

@@ -18,8 +18,9 @@ class SamplerConfig:
 
     backend: Literal["hf", "vllm_engine", "openai_server"] = "hf"
     """``"hf"``: transformers ``generate`` on the trained model itself (in-process, no copy); ``"vllm_engine"``:
-    an in-process ``vllm.LLM`` updated with ``update_weights``; ``"openai_server"``: a vLLM server (weights
-    are not synced: evaluation or fixed-policy rollouts only)."""
+    an in-process ``vllm.LLM`` updated with ``update_weights``; ``"openai_server"``: one or several vLLM
+    servers (``server.base_urls``; started with ``vlenvs-train serve``), which load the trained weights from
+    ``server.weight_sync_dir`` after every update."""
     temperature: float = 1.0
     """Sampling temperature of training rollouts."""
     max_new_tokens: int = 16
