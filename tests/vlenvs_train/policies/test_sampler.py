@@ -40,7 +40,7 @@ def test_openai_server_policy_is_a_sampler_with_neutral_penalties_and_restorable
     assert (body["repetition_penalty"], body["presence_penalty"], body["frequency_penalty"]) == (1.0, 0.0, 0.0)
     p.load_state_dict({"calls": 7, "seed": 1, "weight_version": 0})
     assert p._reserve(1)[0] == 7 and p.state_dict()["calls"] == 8
-    with pytest.raises(PolicyError, match="cannot receive weight updates"):
+    with pytest.raises(PolicyError, match="weight_sync_dir"):  # training through servers needs a shared folder
         p.update_weights([])
     with pytest.raises(Exception, match="calls"):
         p.load_state_dict({"seed": 1})

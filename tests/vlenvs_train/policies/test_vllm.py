@@ -136,3 +136,42 @@ def test_server_plays_maze2d_with_failover(server, tiny_model_path):
     env = gym.make_vec("vlenvs/Maze2D-v0", num_envs=3, size=5, image_size=32, max_steps=3)
     episodes = collect_episodes(env, BatchedAgent(client, env), num_episodes=3)
     assert len(episodes) == 3 and all(len(r.response_ids) > 0 for e in episodes for r in e.records)
+
+
+def test_engine_multi_turn_prompts_are_the_samplers_tokens_and_images(engine):
+    """Token-in/token-out on a multi-turn Maze2D episode with history images: for every turn, the prompt ids the
+    trainer re-scores are vLLM's own rendering of that prompt, and the image tensors are vLLM's (vLLM keeps raw
+    uint8 patches and normalises them inside the model with the processor's mean/std: applied here)."""
+    engine.sampling = SamplingConfig(max_new_tokens=8, seed=0)
+    seen = []
+    real = engine.generate
+
+    def recording(requests):
+        outputs = real(requests)
+        seen.extend(zip([engine.encoder.encode(r.messages) for r in requests], outputs))
+        return outputs
+
+    engine.generate = recording
+    try:
+        env = gym.make_vec("vlenvs/Maze2D-v0", num_envs=2, size=5, image_size=32, max_steps=4)
+        collect_episodes(env, BatchedAgent(engine, env, AgentConfig(history_turns=2, history_images=True)),
+                         num_episodes=2)
+    finally:
+        del engine.generate
+    improc = engine.encoder.processor.image_processor
+    mean, std = np.asarray(improc.image_mean), np.asarray(improc.image_std)
+    renderer = engine.llm.llm_engine.renderer
+    multi = 0
+    for enc, out in seen:
+        (rendered,) = renderer.render_cmpl([{"prompt": enc.text, "multi_modal_data": {"image": enc.images}}],
+                                           skip_mm_cache=True)
+        assert np.array_equal(np.asarray(rendered["prompt_token_ids"]), out.prompt_ids)
+        items = rendered["mm_kwargs"]["image"]
+        multi += len(items) > 1
+        raw = torch.cat([item["pixel_values"].data for item in items]).numpy().astype(np.float64)
+        channel = np.arange(raw.shape[1]) // (raw.shape[1] // 3)  # patches are (channel, time, h, w) flattened
+        normalised = (raw * improc.rescale_factor - mean[channel]) / std[channel]
+        assert np.abs(normalised - out.mm_inputs["pixel_values"]).max() < 1e-5
+        grid = torch.stack([item["image_grid_thw"].data for item in items]).numpy()
+        assert np.array_equal(grid, out.mm_inputs["image_grid_thw"])
+    assert multi > 0  # some prompts carried history images

@@ -80,9 +80,8 @@ def test_component_validation():
         GRPOConfig(advantage="step")
     with pytest.raises(InvalidConfigError, match="lr"):
         SFTConfig(lr=float("nan"))
-    with pytest.raises(InvalidConfigError, match="openai_server"):
-        config_from_dict({"sampler": {"backend": "openai_server"}, "grpo": {"iterations": 2}})
-    assert config_from_dict({"sampler": {"backend": "openai_server"}, "grpo": {"iterations": 0}})
+    # servers train (weights synced through a shared folder), so GRPO accepts them
+    assert config_from_dict({"sampler": {"backend": "openai_server"}, "grpo": {"iterations": 2}})
 
 
 def test_rollout_section_defaults_to_sync_and_maps_onto_the_pipeline_config(tmp_path):
