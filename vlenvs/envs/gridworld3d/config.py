@@ -7,6 +7,7 @@ from typing import Literal
 
 from vlenvs.core.config import check_choice, check_float, check_int, image_hw
 from vlenvs.core.errors import out_of_range
+from vlenvs.core.split import check_split
 
 MIN_SIZE, MAX_SIZE = 5, 41
 LAYOUTS = ("rooms", "maze")
@@ -65,6 +66,14 @@ class GridWorld3DConfig:
     max_steps: int | None = None
     """Steps before truncation; ``None``: ``2 * (size - 1) ** 2 * targets`` (256 for the default)."""
 
+    split: Literal["all", "train", "test"] = "all"
+    """Which part of the vocabulary episodes draw from, to measure generalisation: ``"all"`` (everything, the
+    default), ``"train"`` or ``"test"``: disjoint sets of object colour x shape pairs (test: 6 of 18, one
+    shape per colour), of phrasings (test: one of each phrase list) and of wall colours (test: 2 of 6).
+    ``"train"`` never shows a test pair (at most 12 objects); ``"test"`` targets only test pairs, among
+    distractors of any pair. A fixed function of the vocabulary, not of the seed; ``tasks.split_sets(split)``
+    lists them."""
+
     def __post_init__(self) -> None:
         size = check_int("size", self.size, MIN_SIZE, MAX_SIZE)
         if size % 2 == 0:
@@ -90,6 +99,14 @@ class GridWorld3DConfig:
         object.__setattr__(self, "step_penalty", check_float("step_penalty", self.step_penalty, 0.0, 1.0))
         if self.max_steps is not None:
             check_int("max_steps", self.max_steps, 1, 1_000_000)
+        check_split(self.split)
+        if self.split == "train":
+            from vlenvs.envs.gridworld3d.tasks import pair_mask  # local: tasks imports this module
+
+            pairs = int(pair_mask("train").sum())
+            if self.num_objects > pairs:
+                raise out_of_range("num_distractors", self.num_distractors,
+                                   f"at most {pairs - self.max_targets} with split='train' ({pairs} train pairs)")
         if self.num_objects + 1 > self.num_spots:
             raise out_of_range(
                 "num_distractors", self.num_distractors,

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from vlenvs.core.split import allowed_ids, pick
 from vlenvs.envs.gridworld3d.config import GridWorld3DConfig
 from vlenvs.envs.gridworld3d.oracle import task_distances
 from vlenvs.envs.gridworld3d.tasks import DRAWS as TASK_DRAWS
@@ -22,6 +23,15 @@ WALL_RGB = np.array(
     [[120, 124, 138], [150, 136, 112], [112, 128, 108], [138, 116, 128], [96, 114, 122], [146, 140, 132]],
     dtype=np.uint8,
 )
+#: The wall colours by name (their RGB), for splits: see :func:`wall_colors`.
+WALL_NAMES = tuple(",".join(map(str, rgb)) for rgb in WALL_RGB.tolist())
+
+
+@lru_cache(maxsize=3)
+def wall_colors(split: str) -> np.ndarray:
+    """Ids (rows of :data:`WALL_RGB`) of the wall colours ``split`` paints levels with: 2 of the 6 are held
+    out for ``"test"`` (see :mod:`vlenvs.core.split`), ``"train"`` uses the other 4, ``"all"`` every one."""
+    return allowed_ids(WALL_NAMES, split)
 
 
 def draws(cfg: GridWorld3DConfig) -> dict[str, int]:
@@ -33,7 +43,7 @@ def draws(cfg: GridWorld3DConfig) -> dict[str, int]:
         "colors": cfg.size * cfg.size,
         "spots": cfg.num_spots,
         "heading": 1,
-        "objects": len(OBJ_COLORS) * len(OBJ_SHAPES),
+        "objects": len(OBJ_COLORS) * len(OBJ_SHAPES) * (2 if cfg.split == "test" else 1),
         "task": TASK_DRAWS,
     }
 
@@ -45,7 +55,7 @@ def generate_episodes(cfg: GridWorld3DConfig, tasks: NavigationTasks, u: np.ndar
     part = dict(zip(sizes, np.split(u, np.cumsum(list(sizes.values()))[:-1], axis=1)))
     grid = generate_grid(cfg, part["edges"], part["doors"], part["colors"])
     obj_pos, agent, heading = place(cfg, part["spots"], part["heading"])
-    color, shape = tasks.sample_objects(part["objects"], cfg.num_objects)
+    color, shape = tasks.sample_objects(part["objects"])
     task = tasks.draw(part["task"], color, shape)
     dist = task_distances(grid == 0, obj_pos, task["stages"], cfg.max_targets)
     return {"grid": grid, "agent": agent, "heading": heading, "obj_pos": obj_pos, "obj_color": color,
@@ -67,7 +77,8 @@ def generate_grid(cfg: GridWorld3DConfig, edge_u: np.ndarray, door_u: np.ndarray
         walls = generate_walls(edge_u, (size - 1) // 2)
     else:
         walls = _rooms(cfg, edge_u, door_u)
-    colors = np.minimum((color_u * len(WALL_RGB)).astype(np.int8), len(WALL_RGB) - 1) + 1
+    ids = wall_colors(cfg.split)
+    colors = ids[pick(color_u, len(ids))] + 1
     return np.where(walls, colors.reshape(n, size, size), 0).astype(np.int8)
 
 

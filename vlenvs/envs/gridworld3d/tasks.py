@@ -11,14 +11,22 @@ Grammar (one sentence per episode)::
 Success: the current target is *reached* when it is on the agent's cell or on the cell in front of it;
 saying ``done`` there completes that target (the last one ends the episode with success); ``done``
 anywhere else ends the episode as a failure (or, with ``wrong_done="ignore"``, does nothing).
+
+Splits (``GridWorld3DConfig.split``, see :mod:`vlenvs.core.split`): 6 of the 18 colour x shape pairs are
+held out (one shape per colour, each shape twice), and one phrasing of each of GO, FIND, THEN, HINT and
+HINT_SEQ. ``"train"`` never shows a held-out pair, not even as a distractor, and says only train phrasings.
+``"test"`` names only held-out pairs as targets, in held-out phrasings; its distractors are drawn from every
+other pair (so the agent has to tell the novel combination from familiar ones). :func:`split_sets` lists them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
+from vlenvs.core.split import allowed, allowed_ids, held_out_pairs, pair_names, pick
 from vlenvs.envs.gridworld3d.config import MAX_SEQUENCE, GridWorld3DConfig
 from vlenvs.envs.gridworld3d.state import HEADING_STEP, GridWorld3DState
 from vlenvs.envs.maze2d.tasks import COLORS
@@ -33,12 +41,10 @@ FIND = ("Find the {o}", "Look for the {o}", "Search for the {o}", "Find the {o} 
 THEN = (", then to the {o}", ", then go to the {o}", ", and after that to the {o}")
 HINT = (" Say done when you are there.", " Say done when it is in front of you.")
 HINT_SEQ = (" Say done at each one.", " Say done when you reach each of them.")
+#: The phrase lists a split divides, by name.
+PHRASES = {"go": GO, "find": FIND, "then": THEN, "hint": HINT, "hint_seq": HINT_SEQ}
 #: Uniforms one task draws: kind, main template, hint, one per "then" link.
 DRAWS = 3 + MAX_SEQUENCE - 1
-
-
-def _pick(u: np.ndarray, k: int) -> np.ndarray:
-    return np.minimum((u * k).astype(np.int64), k - 1)
 
 
 def describe(color: int, shape: int) -> str:
@@ -48,6 +54,33 @@ def describe(color: int, shape: int) -> str:
 
 #: Description of every (colour, shape) pair, indexed by ``colour * len(OBJ_SHAPES) + shape``.
 NAMES = tuple(describe(c, s) for c in range(len(OBJ_COLORS)) for s in range(len(OBJ_SHAPES)))
+
+
+@lru_cache(maxsize=3)
+def pair_mask(split: str) -> np.ndarray:
+    """``bool[colours, shapes]``: the object pairs ``split`` may show (targets and, except in ``"test"``,
+    distractors)."""
+    mask = allowed(held_out_pairs(OBJ_COLORS, OBJ_SHAPES), split)
+    mask.setflags(write=False)
+    return mask
+
+
+@lru_cache(maxsize=3)
+def phrase_ids(split: str) -> dict[str, np.ndarray]:
+    """Phrase list name -> the ids of its phrases that ``split`` may say (ascending)."""
+    return {name: allowed_ids(words, split) for name, words in PHRASES.items()}
+
+
+def split_sets(split: str) -> dict[str, tuple[str, ...]]:
+    """What ``split`` names and says: ``pairs`` (target pairs, ``"red ball"``, ...) and the phrases of each
+    list in :data:`PHRASES` (wall colours: ``generate.wall_colors``).
+
+    ``python -c "from vlenvs.envs.gridworld3d.tasks import split_sets; print(split_sets('test'))"`` prints the
+    held-out ones.
+    """
+    ids = phrase_ids(split)
+    return {"pairs": pair_names(pair_mask(split), OBJ_COLORS, OBJ_SHAPES),
+            **{name: tuple(PHRASES[name][i] for i in ids[name]) for name in PHRASES}}
 
 
 def max_instruction_length() -> int:
@@ -73,11 +106,26 @@ class NavigationTasks:
         self.stages = np.ones(self.num_envs, dtype=np.int64)
         self.texts = [""] * self.num_envs
         self._kinds = KINDS if self.config.tasks == "mixed" else (self.config.tasks,)
+        self._targets = pair_mask(self.config.split).reshape(-1)
+        self._phrases = phrase_ids(self.config.split)
 
-    @staticmethod
-    def sample_objects(u: np.ndarray, num_objects: int) -> tuple[np.ndarray, np.ndarray]:
-        """Distinct (colour, shape) pairs per env from uniforms ``u[n, colours * shapes]``."""
-        combo = np.argsort(u, axis=1, kind="stable")[:, :num_objects]
+    def sample_objects(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct (colour, shape) pairs ``[n, num_objects]`` per env from uniforms ``u[n, pairs]`` (``u[n,
+        2 * pairs]`` in ``"test"``: targets, then distractors among every other pair); the first
+        ``max_targets`` (the target slots) are pairs of the split. Pairs are indexed ``colour *
+        len(OBJ_SHAPES) + shape``; the pairs with the smallest uniforms are chosen."""
+        m, pairs = self.config.num_objects, len(self._targets)
+        key = u[:, :pairs]
+        if self.config.split == "all":
+            combo = np.argsort(key, axis=1, kind="stable")[:, :m]  # exactly the draw from before splits
+        elif self.config.split == "train":
+            combo = np.argsort(np.where(self._targets, key, 2.0), axis=1, kind="stable")[:, :m]
+        else:
+            t = self.config.max_targets
+            targets = np.argsort(np.where(self._targets, key, 2.0), axis=1, kind="stable")[:, :t]
+            rest = u[:, pairs:].copy()
+            np.put_along_axis(rest, targets, 2.0, axis=1)
+            combo = np.concatenate([targets, np.argsort(rest, axis=1, kind="stable")[:, : m - t]], axis=1)
         return combo // len(OBJ_SHAPES), combo % len(OBJ_SHAPES)
 
     def draw(self, u: np.ndarray, color: np.ndarray, shape: np.ndarray) -> dict[str, np.ndarray]:
@@ -86,20 +134,23 @@ class NavigationTasks:
         Targets are objects ``0 .. stages - 1``. Returns ``kind``, ``stages`` and ``text`` (object array).
         """
         kinds = np.array([KINDS.index(k) for k in self._kinds])
-        kind = kinds[_pick(u[:, 0], len(kinds))]
+        kind = kinds[pick(u[:, 0], len(kinds))]
         stages = np.where(kind == KINDS.index("sequence"), self.config.sequence_length, 1)
         texts = np.empty(len(u), dtype=object)
+        ids = self._phrases
+        hint_ids = np.where(stages > 1, ids["hint_seq"][pick(u[:, 2], len(ids["hint_seq"]))],
+                            ids["hint"][pick(u[:, 2], len(ids["hint"]))])
         words = zip(kind.tolist(), stages.tolist(), (color * len(OBJ_SHAPES) + shape).tolist(),
-                    _pick(u[:, 1], len(GO)).tolist(), _pick(u[:, 1], len(FIND)).tolist(),
-                    u[:, 2].tolist(), _pick(u[:, 3:], len(THEN)).tolist())
+                    ids["go"][pick(u[:, 1], len(ids["go"]))].tolist(),
+                    ids["find"][pick(u[:, 1], len(ids["find"]))].tolist(),
+                    hint_ids.tolist(), ids["then"][pick(u[:, 3:], len(ids["then"]))].tolist())
         for row, (k, n_targets, objs, go, find, hint, then) in enumerate(words):
             if KINDS[k] == "find":
                 text = FIND[find].format(o=NAMES[objs[0]]) + "."
             else:
                 text = f"{GO[go]} the {NAMES[objs[0]]}"
                 text += "".join(THEN[then[j]].format(o=NAMES[objs[j + 1]]) for j in range(n_targets - 1)) + "."
-            hints = HINT_SEQ if n_targets > 1 else HINT
-            texts[row] = text + hints[min(int(hint * len(hints)), len(hints) - 1)]
+            texts[row] = text + (HINT_SEQ if n_targets > 1 else HINT)[hint]
         return {"kind": kind, "stages": stages, "text": texts}
 
     def assign(self, idx: np.ndarray, kind: np.ndarray, stages: np.ndarray, text: np.ndarray) -> None:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from vlenvs.core.config import check_choice, check_float, check_int, image_hw
 from vlenvs.core.errors import out_of_range
+from vlenvs.core.split import check_split
 
 MIN_SIZE, MAX_SIZE = 5, 101
 START_GOAL_MODES = ("random", "corners")
@@ -37,6 +38,12 @@ class Maze2DConfig:
     max_steps: int | None = None
     """Steps before truncation; ``None`` scales with the maze: ``(size - 1) ** 2`` (64 for 9x9)."""
 
+    split: Literal["all", "train", "test"] = "all"
+    """Which part of the instruction vocabulary episodes draw from, to measure generalisation: ``"all"``
+    (everything, the default), ``"train"`` or ``"test"``: disjoint sets of agent/goal colour x shape pairs
+    (test: one shape per colour, 8 of 32) and of templates (test: 2 of 8 reach templates, 1 of 3 stop
+    suffixes). A fixed function of the vocabulary, not of the seed; ``tasks.split_sets(split)`` lists them."""
+
     def __post_init__(self) -> None:
         valid = f"an odd integer in [{MIN_SIZE}, {MAX_SIZE}] (wall-cell layout)"
         if isinstance(self.size, bool) or not isinstance(self.size, int) and not hasattr(self.size, "__index__"):
@@ -52,6 +59,7 @@ class Maze2DConfig:
         object.__setattr__(self, "step_penalty", check_float("step_penalty", self.step_penalty, 0.0, 1.0))
         if self.max_steps is not None:
             check_int("max_steps", self.max_steps, 1, 1_000_000)
+        check_split(self.split)
 
     @property
     def image_hw(self) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from vlenvs.envs.maze2d import generate, oracle
 from vlenvs.envs.maze2d.config import PRESETS, Maze2DConfig
 from vlenvs.envs.maze2d.render import FrameBuffer, render_text, tile_layout
 from vlenvs.envs.maze2d.state import Maze2DState
-from vlenvs.envs.maze2d.tasks import DRAWS, ReachGoalTasks, max_instruction_length, sample_task_ids
+from vlenvs.envs.maze2d.tasks import DRAWS, ReachGoalTasks, max_instruction_length, task_vocab
 
 MOVE_NAMES = ("up", "down", "left", "right")
 STOP = len(MOVE_NAMES)
@@ -31,6 +31,7 @@ class Maze2DCore(BatchedCore):
         size = config.size
         self.state = Maze2DState.zeros(self.num_envs, size)
         self.tasks = ReachGoalTasks(self.num_envs, self.require_stop)
+        self.vocab = task_vocab(config.split)
         h, w = config.image_hw
         self.layout = tile_layout(size, h, w)
         self.frames = FrameBuffer(self.layout, self.num_envs)
@@ -47,7 +48,7 @@ class Maze2DCore(BatchedCore):
     # ------------------------------------------------------------------ reset
     def _generate(self, u: np.ndarray) -> dict[str, np.ndarray]:
         cfg = self.config
-        return generate.generate_episodes(u, cfg.cells, cfg.start_goal, sample_task_ids)
+        return generate.generate_episodes(u, cfg.cells, cfg.start_goal, self.vocab.sample_ids)
 
     def reset_envs(self, idx: np.ndarray) -> None:
         if len(idx) == 0:

@@ -1,5 +1,12 @@
 """Maze2D instructions: the text comes from the colours and shapes actually drawn, and the same
-object owns the success check (BabyAI's ``Instr`` idea, batched)."""
+object owns the success check (BabyAI's ``Instr`` idea, batched).
+
+Splits (``Maze2DConfig.split``, see :mod:`vlenvs.core.split`): the agent and the goal markers are colour x
+shape pairs; ``"test"`` draws both from the held-out pairs (one shape per colour, 8 of the 32), ``"train"``
+from the other 24. Reach templates (2 of 8 held out) and stop suffixes (1 of 3) are split the same way.
+Colours are drawn exactly as under ``"all"``; only the shape (given the colour) and the wording change.
+:func:`split_sets` lists them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+
+from vlenvs.core.split import allowed, allowed_ids, held_out_pairs, pair_names, pick
 
 #: Colour names and their RGB values, as drawn. None is close to the wall or floor colours.
 COLORS: dict[str, tuple[int, int, int]] = {
@@ -50,20 +59,54 @@ def max_instruction_length() -> int:
     return max(len(t) for t in REACH_TEMPLATES) + max(len(s) for s in STOP_SUFFIXES) + 3 * desc
 
 
-def _pick(u: np.ndarray, k: int) -> np.ndarray:
-    return np.minimum((u * k).astype(np.int64), k - 1)
+@dataclass(frozen=True)
+class TaskVocab:
+    """What one split may draw: the shapes of each colour (its colour x shape pairs), templates, suffixes."""
+
+    split: str
+    shapes: np.ndarray  # int64[colours, shapes]: allowed shape ids of each colour first, the rest padding
+    shape_count: np.ndarray  # int64[colours]: how many shapes each colour allows (>= 1)
+    templates: np.ndarray  # int64 ids into REACH_TEMPLATES
+    suffixes: np.ndarray  # int64 ids into STOP_SUFFIXES
+
+    def sample_ids(self, u: np.ndarray) -> np.ndarray:
+        """Task ids ``int64[n, 6]`` (agent colour, goal colour, agent shape, goal shape, template, suffix)
+        from uniforms ``u[n, DRAWS]``. The goal never has the agent's colour. Under ``"all"`` every table is
+        the identity, so this draws exactly what Maze2D drew before splits existed."""
+        k = len(COLOR_NAMES)
+        ac = pick(u[:, 0], k)
+        gc = pick(u[:, 1], k - 1)
+        gc = gc + (gc >= ac)
+        ash = self.shapes[ac, pick(u[:, 2], self.shape_count[ac])]
+        gsh = self.shapes[gc, pick(u[:, 3], self.shape_count[gc])]
+        tpl = self.templates[pick(u[:, 4], len(self.templates))]
+        suf = self.suffixes[pick(u[:, 5], len(self.suffixes))]
+        return np.stack([ac, gc, ash, gsh, tpl, suf], axis=1)
 
 
-def sample_task_ids(u: np.ndarray) -> np.ndarray:
-    """Task ids ``int64[n, 6]`` (agent colour, goal colour, agent shape, goal shape, template, suffix)
-    from uniforms ``u[n, DRAWS]``. The goal never has the agent's colour."""
-    k = len(COLOR_NAMES)
-    ac = _pick(u[:, 0], k)
-    gc = _pick(u[:, 1], k - 1)
-    gc = gc + (gc >= ac)
-    return np.stack(
-        [ac, gc, _pick(u[:, 2], len(SHAPES)), _pick(u[:, 3], len(SHAPES)),
-         _pick(u[:, 4], len(REACH_TEMPLATES)), _pick(u[:, 5], len(STOP_SUFFIXES))], axis=1)
+@lru_cache(maxsize=3)
+def task_vocab(split: str = "all") -> TaskVocab:
+    """The :class:`TaskVocab` of ``split`` (``"all"``, ``"train"`` or ``"test"``)."""
+    pairs = allowed(held_out_pairs(COLOR_NAMES, SHAPES), split)
+    order = np.argsort(~pairs, axis=1, kind="stable")  # allowed shapes first, in shape order
+    tables = (order.astype(np.int64), pairs.sum(axis=1).astype(np.int64),
+              allowed_ids(REACH_TEMPLATES, split), allowed_ids(STOP_SUFFIXES, split))
+    for t in tables:
+        t.setflags(write=False)
+    return TaskVocab(split, *tables)
+
+
+def split_sets(split: str) -> dict[str, tuple[str, ...]]:
+    """What ``split`` draws from: ``pairs`` (``"red circle"``, ...), ``templates`` and ``suffixes``.
+
+    ``python -c "from vlenvs.envs.maze2d.tasks import split_sets; print(split_sets('test'))"`` prints the
+    held-out ones.
+    """
+    v = task_vocab(split)
+    pairs = allowed(held_out_pairs(COLOR_NAMES, SHAPES), split)
+    return {"pairs": pair_names(pairs, COLOR_NAMES, SHAPES),
+            "templates": tuple(REACH_TEMPLATES[i] for i in v.templates),
+            "suffixes": tuple(STOP_SUFFIXES[i] for i in v.suffixes)}
 
 
 @lru_cache(maxsize=2)
