@@ -148,6 +148,7 @@ class OpenAIServerPolicy:
         """Running totals: request attempts that failed (and moved on to another URL), servers brought up to
         date before sampling (restarted or missed an update), servers a weight sync could not reach."""
         self.last_sync: dict[str, float] = {}
+        self._tls_context: Any = None
 
     # ------------------------------------------------------------ Sampler protocol
     @property
@@ -245,7 +246,8 @@ class OpenAIServerPolicy:
         encoded = [self.encoder.encode(r.messages) if self.encoder else None for r in requests]
         headers = {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
         limits = httpx.Limits(max_connections=self.config.max_concurrency)
-        async with httpx.AsyncClient(headers=headers, limits=limits, timeout=self.config.timeout_s) as client:
+        async with httpx.AsyncClient(headers=headers, limits=limits, timeout=self.config.timeout_s,
+                                     verify=self._tls()) as client:
             if self._model is None:
                 self._model = await self._discover_model(client)
             gate = asyncio.Semaphore(self.config.max_concurrency)
@@ -261,6 +263,15 @@ class OpenAIServerPolicy:
         return check_outputs(requests, results, "OpenAIServerPolicy")  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ internals
+    def _tls(self) -> Any:
+        """One TLS context for all calls (building one loads the CA bundle: ~0.1 s, per call otherwise)."""
+        with self._lock:
+            if self._tls_context is None:
+                import ssl
+
+                self._tls_context = ssl.create_default_context()
+            return self._tls_context
+
     def _reserve(self, num_requests: int) -> tuple[int, int]:
         """This call's number (its requests' sampling seeds derive from it) and the URL index of its first
         request; the next call starts ``num_requests`` URLs further (round-robin). Thread-safe."""

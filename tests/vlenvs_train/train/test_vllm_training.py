@@ -151,3 +151,18 @@ def test_two_servers_train_like_the_engine_and_survive_a_killed_server(tmp_path,
     engine_watch, _ = engine_run
     same = np.mean([a == b for a, b in zip(engine_watch.responses[0], watch.responses[0])])
     assert len(watch.responses[0]) == len(engine_watch.responses[0]) and same == 1.0, same
+
+
+def test_eval_init_through_servers_pushes_the_runs_weights_first(tmp_path, servers, engine_run):
+    """``vlenvs-train eval --init RUN sampler.backend=openai_server`` (no grpo.iterations=0 needed): the run's
+    checkpoint weights reach the servers before they play."""
+    from vlenvs_train.cli import main
+    from vlenvs_train.policies.server_sync import ServerWeightSync
+
+    _, trained = engine_run
+    urls = ", ".join(s.url for s in servers)
+    code = main(["eval", "--init", str(trained.out), *OVERRIDES, f"out_dir={tmp_path / 'eval'}", "checkpoint_every=1",
+                 "sampler.backend=openai_server", f"sampler.server.base_urls=[{urls}]", "sampler.server.model=tiny"])
+    assert code == 0
+    assert [ServerWeightSync().served_version(s.url) for s in servers] == ["1", "1"]
+    assert (tmp_path / "eval" / "sampler_weights").is_dir()

@@ -1,0 +1,116 @@
+"""Rollout speed of every sampler backend on the CPU recipe (tiny Qwen3-VL, Maze2D easy), same seeds for all.
+
+Per backend — transformers (``hf``), the in-process vLLM engine, one and two vLLM servers (started here,
+loopback, with ``vlenvs-train serve``'s flags):
+
+1. greedy evaluation: env-steps/s over ``--episodes`` held-out episodes at each ``--envs`` batch size;
+2. sampled GRPO (the recipe's 8 groups x 8 envs, temperature 1): ``--iterations`` iterations through the Trainer,
+   split into rollout / update / weight-sync seconds (medians over the iterations), env-steps/s and
+   generated tokens/s of the rollouts.
+
+Run it in the vLLM environment (``bash scripts/setup_vllm_env.sh``): ``.venv-vllm/bin/python
+benchmarks/rollout_backends.py``; without vLLM only ``hf`` runs. Prints a Markdown table and the machine's context.
+
+    python benchmarks/rollout_backends.py [--episodes 200] [--envs 100 256] [--iterations 3]
+                                          [--backends hf vllm_engine server1 server2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._common import machine_context, table  # noqa: E402
+
+BACKENDS = ("hf", "vllm_engine", "server1", "server2")
+
+
+def eval_rate(policy, config, episodes: int, batch: int) -> float:
+    from vlenvs_train.train.backends import evaluate
+
+    cfg = dataclasses.replace(config.eval, episodes=episodes, batch=batch, temperature=0.0, gif_episodes=0,
+                              viewer_episodes=0)
+    t0 = time.perf_counter()
+    metrics = evaluate(policy, config.env, config.agent, cfg)
+    return metrics["eval_mean_length"] * episodes / (time.perf_counter() - t0)
+
+
+def grpo_split(overrides: list[str], out: Path, iterations: int) -> dict[str, float]:
+    from vlenvs_train.train.config import load_recipe
+    from vlenvs_train.train.trainer import Trainer
+
+    config = load_recipe("maze2d_tiny_cpu", [*overrides, f"out_dir={out}", f"grpo.iterations={iterations}",
+                                             "eval.every=0", "checkpoint_every=0", "progress=false",
+                                             "tensorboard=false", "eval.episodes=1", "eval.viewer_episodes=0",
+                                             "eval.gif_episodes=0"])
+    trainer = Trainer(config, ("rl",))
+    trainer.run()
+    rows = [r for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if r["kind"] == "train"]
+    med = lambda k: statistics.median(r[k] for r in rows)  # noqa: E731
+    return {"rollout_s": med("rollout_seconds"), "update_s": med("update_seconds"), "sync_s": med("sync_seconds"),
+            "steps_per_s": statistics.median(r["turns"] / r["rollout_seconds"] for r in rows),
+            "tokens_per_s": med("rollout_tokens_per_s")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--episodes", type=int, default=200)
+    parser.add_argument("--envs", type=int, nargs="+", default=[100, 256])
+    parser.add_argument("--iterations", type=int, default=3)
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
+    args = parser.parse_args()
+    has_vllm = importlib.util.find_spec("vllm") is not None
+    backends = [b for b in args.backends if b == "hf" or has_vllm]
+    if len(backends) < len(args.backends):
+        print("vLLM is not installed here: only the transformers backend runs (use .venv-vllm/bin/python)")
+
+    import vlenvs  # noqa: F401
+    from vlenvs_train.train.backends import make_sampler, model_path
+    from vlenvs_train.train.config import load_recipe
+
+    config = load_recipe("maze2d_tiny_cpu")
+    model = model_path(config.model)
+    tmp = Path(tempfile.mkdtemp(prefix="rollout-backends-"))
+    servers = []
+    rows = []
+    try:
+        for backend in backends:
+            overrides = [f"sampler.backend={'openai_server' if backend.startswith('server') else backend}"]
+            if backend.startswith("server"):
+                from vlenvs_train.policies.vllm_server import start_vllm_server
+
+                want = int(backend[-1])
+                while len(servers) < want:
+                    servers.append(start_vllm_server(model, tmp / f"server{len(servers)}.log", served_name="tiny"))
+                urls = ", ".join(s.url for s in servers[:want])
+                overrides += [f"sampler.server.base_urls=[{urls}]", "sampler.server.model=tiny"]
+            run_config = load_recipe("maze2d_tiny_cpu", overrides)
+            policy = make_sampler(run_config.sampler, run_config.model, weight_sync_dir=tmp / f"sync-{backend}")
+            rates = [eval_rate(policy, run_config, args.episodes, b) for b in args.envs]
+            del policy  # the engine's memory before the trainer makes its own
+            split = grpo_split(overrides, tmp / f"grpo-{backend}", args.iterations)
+            rows.append([backend, *rates, split["steps_per_s"], split["tokens_per_s"], split["rollout_s"],
+                         split["update_s"], split["sync_s"]])
+            print(f"{backend}: {rows[-1][1:]}", flush=True)
+    finally:
+        for s in servers:
+            s.stop()
+    headers = ["backend", *[f"greedy env-steps/s ({b} envs)" for b in args.envs], "GRPO rollout env-steps/s",
+               "GRPO rollout tokens/s", "rollout s/iter", "update s/iter", "weight sync s/iter"]
+    print(f"\n{args.episodes} greedy episodes per batch size; GRPO: {args.iterations} iterations of 8 groups x 8 "
+          "envs at temperature 1 (medians)\n")
+    print(table(headers, rows))
+    print("\n" + machine_context())
+
+
+if __name__ == "__main__":
+    main()
