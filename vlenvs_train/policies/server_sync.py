@@ -38,23 +38,25 @@ def server_root(base_url: str) -> str:
 
 def write_weights(named_params: Iterable[tuple[str, Any]], sync_dir: str | Path, version: int, keep: int = 2) -> Path:
     """Write the weights as ``sync_dir/v<version>/model.safetensors`` (atomically: a temporary folder renamed);
-    delete older versions beyond the newest ``keep``. Returns the version's folder."""
+    delete every other version folder but the ``keep - 1`` before it. Returns the version's folder."""
     from safetensors.torch import save_file
 
+    tensors = {name: t.detach().to("cpu").contiguous() for name, t in named_params}
+    if not tensors:
+        raise PolicyError("no weights to sync (the model has no parameters?)")
     root = Path(sync_dir)
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"v{version:08d}"
     tmp = root / f".tmp-v{version:08d}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    tensors = {name: t.detach().to("cpu").contiguous() for name, t in named_params}
-    if not tensors:
-        raise PolicyError("no weights to sync (the model has no parameters?)")
     save_file(tensors, str(tmp / WEIGHTS_FILE))
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
-    for old in sorted(root.glob("v*"))[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    kept = {f"v{v:08d}" for v in range(version - keep + 1, version + 1)}
+    for old in root.glob("v*"):  # by number, not by age: a run restarted into this folder counts from 1 again
+        if old.name not in kept:
+            shutil.rmtree(old, ignore_errors=True)
     return final
 
 

@@ -94,6 +94,8 @@ def test_write_weights_is_atomic_and_keeps_the_newest_two(tmp_path):
     assert torch.equal(loaded["a.weight"], weights()[0][1]) and set(loaded) == {"a.weight", "b.bias"}
     with pytest.raises(PolicyError, match="no weights"):
         write_weights([], tmp_path, 4)
+    folder = write_weights(weights(), tmp_path, 1)  # a new run in the same folder: its v1 is kept, old ones go
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v00000001"] and folder.is_dir()
 
 
 def test_push_loads_resets_caches_labels_and_reads_the_version_back(tmp_path, fake):
