@@ -10,23 +10,30 @@ Written against torchrl 0.14.1, tensordict 0.14.3, gymnasium 1.4.0. ``GymEnv(id,
 ``GymEnv._build_env`` / ``_async_env``), so nothing the env or its own vector env declares reaches that path;
 Gymnasium batches the ``Text`` space as ``Tuple(Text, ...)`` and returns a tuple of N ``str``. Two bugs:
 
-1. TorchRL. ``convert_tuple_spec`` turns that space into ``NonTensor(shape=[N])`` (right), but
-   ``GymLikeEnv._read_obs_eager`` (torchrl/envs/gym_like.py: ``observations[key] = NonTensorData(val)`` in the
-   ``isinstance(self.observation_spec[key], NonTensor)`` branch) and the ``process_dict`` closure of
-   ``_read_obs_memo`` wrap the whole tuple as ONE ``NonTensorData`` of batch size ``[]``. ``_reset``'s
-   ``TensorDict(source, batch_size=[N])`` broadcasts it (every env gets the whole tuple) and the rollout's
-   ``torch.stack`` fails: ``RuntimeError: The shapes of the tensors to stack is incompatible: torch.Size([])
-   vs torch.Size([N]) for key text``. ``NonTensor.encode`` never splits a batch either, so no value an env
-   can return avoids it. Fix: ``patched_read_obs`` (one ``NonTensorStack`` entry per env).
+1. TorchRL (0.14.1, and its main branch as of 2026-08, commit ae9719f). ``convert_tuple_spec`` turns that space
+   into ``NonTensor(shape=[N])`` (right), but ``GymLikeEnv._read_obs_eager`` (torchrl/envs/gym_like.py:388-389,
+   ``observations[key] = NonTensorData(val)`` under ``isinstance(self.observation_spec[key], NonTensor)``) and
+   the ``process_dict`` closure of ``_read_obs_memo`` (:416-417) wrap the whole tuple as ONE ``NonTensorData`` of
+   batch size ``[]``. ``_reset``'s ``TensorDict(source, batch_size=[N])`` (:540) broadcasts it (every env gets the
+   whole tuple); ``_step`` does too on its first call (:490) but then uses ``TensorDict._new_unsafe`` (:499),
+   which keeps ``[]``, and the rollout's ``torch.stack`` fails: ``RuntimeError: The shapes of the tensors to
+   stack is incompatible: torch.Size([]) vs torch.Size([N]) for key text``. No space an env can declare avoids
+   it: every TorchRL spec that holds strings is a ``NonTensor`` (``NonTensor.encode`` would not split a batch
+   either), and a ``Tuple`` of unequal specs becomes a ``Stacked`` spec whose ``encode`` is unset.
+   Minimal fix, in both places: for a ``NonTensor`` spec whose leading dim is the env's batch, store
+   ``NonTensorStack.from_list(list(val))`` (one entry per env) instead of ``NonTensorData(val)``;
+   ``patched_read_obs`` below. That fix alone makes vlenvs' ``GymEnv(id, num_envs=N)`` work
+   (tests/clients/test_torchrl.py).
 2. Gymnasium. ``AsyncVectorEnv(shared_memory=True)`` (the default, and what ``GymEnv`` makes) reads its
    observation buffer once, in ``__init__`` (``self.observations = read_from_shared_memory(...)``); for ``Box``
    that is a live view, for ``Text`` it is a tuple of str decoded from the still-empty buffer, so every
    reset/step returns that same text (the first character of the charset, repeated). Related: Gymnasium #1164.
-   ``shared_memory=False`` avoids it.
+   ``shared_memory=False`` avoids it; vlenvs' ``InstructionText`` (vlenvs/core/spaces.py) fixes it for its envs.
 
-With both fixed, ``NextStep`` (``GymEnv``'s default) or ``SameStep`` autoreset still garbles the text at episode ends
-(``VecGymEnvTransform`` puts ``spec.zero()``, the ``example_data`` "a string", where the final observation
-belongs); ``autoreset_mode=Disabled``, which TorchRL's own check prefers, gives the right text per env and step.
+With both fixed, ``NextStep`` autoreset (what ``GymEnv`` builds, though ``GymWrapper._validate_env`` accepts only
+``SameStep`` or ``Disabled``) still loses the final observation at episode ends, for every key: ``VecGymEnvTransform``
+puts ``spec.zero()`` where it belongs (zeros for a ``Box``, the ``example_data`` "a string" for a ``Text``);
+``autoreset_mode=Disabled``, which TorchRL's own check prefers, gives the right text per env and step.
 ``patched_async_env`` sets both keywords.
 """
 

@@ -56,40 +56,54 @@ def main() -> dict:
     td = native.rollout(40, break_when_any_done=False)
     out["native"] = {"batch": list(td.batch_size), "dones": int(td["next", "done"].sum())}
     # GymEnv(id, num_envs=N): TorchRL's own AsyncVectorEnv of single envs; fails in TorchRL 0.14's read_obs
-    # for any Text observation (examples/torchrl_batched_text_repro.py has the why, a repro and the fixes)
+    # for any Text observation (examples/torchrl_batched_text_repro.py has the why, a repro and the fix)
     try:
-        batched = GymEnv("vlenvs/Maze2D-v0", num_envs=2, **KW)
-        check_env_specs(batched)
-        td = batched.rollout(6, break_when_any_done=False)
-        out["num_envs"] = {"batch": list(td.batch_size),
-                           "instructions": [[td[i, t]["instruction"] for t in range(6)] for i in range(2)]}
-        batched.close()
+        out["num_envs"] = gym_env_num_envs()
     except Exception as e:  # noqa: BLE001 - reported to the test, which decides
         out["num_envs"] = {"error": f"{type(e).__name__}: {e}"}
     out["num_envs_fixed"] = num_envs_with_torchrl_fixed()
     return out
 
 
-def num_envs_with_torchrl_fixed() -> dict:
-    """``GymEnv(id, num_envs=2)`` with the repro's fix of TorchRL's ``read_obs`` and ``autoreset_mode=Disabled``.
+def gym_env_num_envs(n: int = 2, steps: int = 9) -> dict:
+    """``GymEnv(id, num_envs=n)`` as TorchRL builds it; per env its instructions and, as reference, the same env's.
 
-    Shows vlenvs' side is complete (the async env's text included). Patches TorchRL for this process: run last.
+    ``reference[i]`` lists the instructions of ``gym.make(id)`` reset with seed ``i`` and then reset again, which is
+    what env ``i`` of the vector env says after ``set_seed(0)`` (Gymnasium seeds env ``i`` with ``0 + i``).
     """
-    from torchrl.envs import GymEnv, GymLikeEnv
+    from torchrl.envs import GymEnv
     from torchrl.envs.utils import check_env_specs
 
+    kw = {**KW, "max_episode_steps": 3}
+    env = GymEnv("vlenvs/Maze2D-v0", num_envs=n, **kw)
+    check_env_specs(env)
+    env.set_seed(0)
+    td = env.rollout(steps, break_when_any_done=False)
+    env.close()
+    reference = []
+    for i in range(n):
+        single = gym.make("vlenvs/Maze2D-v0", **kw)
+        reference.append([single.reset(seed=i)[0]["instruction"]] + [single.reset()[0]["instruction"]
+                                                                     for _ in range(steps)])
+    return {"batch": list(td.batch_size), "done": td["next", "done"].squeeze(-1).tolist(),
+            "instructions": [[td[i, t]["instruction"] for t in range(steps)] for i in range(n)],
+            "next_instructions": [[td[i, t]["next", "instruction"] for t in range(steps)] for i in range(n)],
+            "reference": reference}
+
+
+def num_envs_with_torchrl_fixed() -> dict:
+    """:func:`gym_env_num_envs` with only the repro's fix of TorchRL's ``read_obs`` (one entry per env).
+
+    Everything else is stock: ``GymEnv``'s AsyncVectorEnv with shared memory (vlenvs' InstructionText keeps its
+    text alive there) and ``NextStep`` autoreset. Patches TorchRL for this process: run last.
+    """
+    from torchrl.envs import GymLikeEnv
+
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
-    from torchrl_batched_text_repro import patched_async_env, patched_read_obs
+    from torchrl_batched_text_repro import patched_read_obs
 
     GymLikeEnv._read_obs_eager = GymLikeEnv._read_obs_memo = patched_read_obs
-    GymEnv._async_env = patched_async_env
-    env = GymEnv("vlenvs/Maze2D-v0", num_envs=2, max_episode_steps=3, **KW)
-    env.set_seed(0)
-    check_env_specs(env)
-    td = env.rollout(7, break_when_any_done=False)
-    env.close()
-    return {"batch": list(td.batch_size), "done": td["next", "done"].squeeze(-1).tolist(),
-            "instructions": [[td[i, t]["next", "instruction"] for t in range(7)] for i in range(2)]}
+    return gym_env_num_envs()
 
 
 if __name__ == "__main__":
