@@ -62,13 +62,14 @@ def learning_curve(rows: Sequence[dict[str, Any]], path: str | Path, title: str 
             steps, values = _series(train, key)
             if steps:
                 ax.plot(steps, values, ".-", markersize=3, label=label)
-        if len(lines) > 1:
+        if len(lines) > 1 and ax.get_lines():
             ax.legend(fontsize=7)
         ax.set_title(name)
     for ax in axes.flat:
         ax.set_xlabel("GRPO step")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    if axes[0][0].get_lines():
+        axes[0][0].legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
