@@ -110,3 +110,14 @@ def test_split_passes_through_env_kwargs_when_the_env_has_it():
         pytest.skip("Maze2D has no split option on this branch")
     config = load_recipe("maze2d_tiny_cpu", ["env.kwargs.split=train", "eval.test_kwargs={split: test}"])
     assert config.env.kwargs["split"] == "train" and config.test_env().kwargs["split"] == "test"
+
+
+def test_token_sum_norm_constant_is_the_most_tokens_an_episode_can_have(tmp_path, tiny_model_path):
+    def trainer(extra):
+        return Trainer(load_recipe("maze2d_tiny_cpu", [*SMALL, f"out_dir={tmp_path / str(len(extra))}",
+                                                       f"model.path={tiny_model_path}", *extra]), ["rl"])
+
+    # SMALL: sampler.max_new_tokens=4, env.kwargs.max_steps=3
+    assert trainer(["grpo.loss_agg=token_sum_norm"])._norm_tokens() == 4 * 3
+    assert trainer(["grpo.loss_agg=token_sum_norm", "grpo.norm_tokens=50"])._norm_tokens() == 50
+    assert trainer([])._norm_tokens() is None
