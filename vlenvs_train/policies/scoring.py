@@ -72,6 +72,16 @@ def response_logprobs(model: Any, outputs: Sequence[PolicyOutput], *, pad_id: in
     Returns ``(logprobs, mask)``, both ``[B, R]`` with ``R`` the longest response; row ``b``'s response is
     right-aligned (its ``len(response_ids)`` last entries; ``mask`` marks them).
     """
+    logp, mask, _ = response_scores(model, outputs, pad_id=pad_id, temperature=temperature,
+                                    suppress_ids=suppress_ids, device=device)
+    return logp, mask
+
+
+def response_scores(model: Any, outputs: Sequence[PolicyOutput], *, pad_id: int, temperature: float = 1.0,
+                    suppress_ids: Sequence[int] = (), device: Any = None,
+                    entropy: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """:func:`response_logprobs` and, with ``entropy``, the entropy (nats, detached) of the sampling
+    distribution at every response position (``[B, R]``, 0 outside the mask), from the same logits."""
     device = device if device is not None else next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     seqs = [np.concatenate([o.prompt_ids, o.response_ids]) for o in outputs]
@@ -79,14 +89,18 @@ def response_logprobs(model: Any, outputs: Sequence[PolicyOutput], *, pad_id: in
     r = max(len(o.response_ids) for o in outputs)
     if r == 0:
         empty = torch.zeros((len(outputs), 0), device=device)
-        return empty, empty.bool()
+        return empty, empty.bool(), (empty if entropy else None)
     logits = model(**batch, use_cache=False, logits_to_keep=r + 1).logits[:, :-1]  # [B, r, V] predicts the last r
     logp = torch.log_softmax(mask_logits(logits, temperature, suppress_ids), dim=-1)
     targets = batch["input_ids"][:, -r:]
     picked = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
     lengths = torch.as_tensor([len(o.response_ids) for o in outputs], device=device)
     mask = torch.arange(r, device=device)[None, :] >= (r - lengths)[:, None]
-    return picked.masked_fill(~mask, 0.0), mask
+    ent = None
+    if entropy:
+        with torch.no_grad():  # entr(0) = 0: suppressed tokens (-inf logits) add nothing
+            ent = torch.special.entr(logp.detach().exp()).sum(-1).masked_fill(~mask, 0.0)
+    return picked.masked_fill(~mask, 0.0), mask, ent
 
 
 def unpad(values: torch.Tensor, mask: torch.Tensor) -> list[np.ndarray]:

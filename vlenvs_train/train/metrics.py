@@ -1,6 +1,7 @@
 """Metrics of a run: one JSONL file (every row), one CSV per kind of row, and TensorBoard scalars.
 
-Rows are ``{"kind": "train"|"sft"|"eval"|..., "step": int, ...numbers}``. On resume,
+Rows are ``{"kind": "train"|"sft"|"eval"|..., "step": int, ...numbers}``; a row may add keys earlier rows of its
+kind lacked (the CSV then gets a column for them, empty in the earlier rows). On resume,
 :meth:`MetricsLogger.truncate` drops rows written after the checkpoint's step (they are recomputed), so
 a resumed run's files equal an uninterrupted run's.
 """
@@ -37,12 +38,16 @@ class MetricsLogger:
             f.write(json.dumps(row) + "\n")
         path = self.dir / f"{kind}.csv"
         new = not path.exists()
-        header = list(row) if new else next(csv.reader(path.open()))
-        with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=header, extrasaction="ignore")
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        header = list(row) if new else next(csv.reader(path.open()), [])
+        added = [k for k in row if k not in header]
+        if added and not new:  # a key that earlier rows lacked (e.g. update statistics): a column for it
+            _write_csv(path, header + added, self.rows(kind))
+        else:
+            with path.open("a", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=header, extrasaction="ignore")
+                if new:
+                    writer.writeheader()
+                writer.writerow(row)
         if self.tb is not None:
             for k, v in row.items():
                 if k not in ("kind", "step") and isinstance(v, (int, float)):
@@ -58,17 +63,20 @@ class MetricsLogger:
         rows = [r for r in read_rows(self.jsonl) if keep(r)]
         self.jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
         for path in self.dir.glob("*.csv"):
-            kind_rows = [r for r in rows if r["kind"] == path.stem]
-            header = next(csv.reader(path.open()), None)
-            with path.open("w", newline="") as f:
-                if header:
-                    writer = csv.DictWriter(f, fieldnames=header, extrasaction="ignore")
-                    writer.writeheader()
-                    writer.writerows(kind_rows)
+            _write_csv(path, next(csv.reader(path.open()), []), [r for r in rows if r["kind"] == path.stem])
 
     def close(self) -> None:
         if self.tb is not None:
             self.tb.close()
+
+
+def _write_csv(path: Path, header: list[str], rows: list[dict[str, Any]]) -> None:
+    """Write ``rows`` under ``header`` (an empty file for no header); a row's missing keys are empty cells."""
+    with path.open("w", newline="") as f:
+        if header:
+            writer = csv.DictWriter(f, fieldnames=header, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 def read_rows(path: str | Path, kind: str | None = None) -> list[dict[str, Any]]:

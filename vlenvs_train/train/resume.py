@@ -31,7 +31,7 @@ from vlenvs.core.errors import InvalidConfigError
 SAFE_TO_CHANGE = (
     "name", "out_dir", "progress", "tensorboard", "checkpoint_every", "keep_checkpoints",
     "eval.every", "eval.quick_episodes", "eval.episodes", "eval.batch", "eval.gif_episodes",
-    "eval.viewer_episodes",
+    "eval.viewer_episodes", "eval.test_kwargs",
     "rollout.worker_timeout_s", "rollout.max_worker_restarts", "rollout.ray_address",
     "model.gradient_checkpointing",
     "sampler.vllm.gpu_memory_utilization", "sampler.vllm.kv_cache_gib",

@@ -33,7 +33,7 @@ import torch
 
 from vlenvs.core.errors import InvalidConfigError, invalid_choice
 from vlenvs_train.adapter.agent import BatchedAgent
-from vlenvs_train.algos.grpo import turn_advantages
+from vlenvs_train.algos.grpo import signal_fraction, turn_advantages
 from vlenvs_train.algos.sft import TeacherPolicy, jsonl_examples
 from vlenvs_train.policies.base import PolicyOutput
 from vlenvs_train.models.processor import vision_special_token_ids
@@ -48,7 +48,7 @@ from vlenvs_train.train.metrics import MetricsLogger
 from vlenvs_train.train.plots import episodes_gif, learning_curve
 from vlenvs_train.train.precision import make_optimizer
 from vlenvs_train.train.resume import check_resume_config, check_stage_changes, prepare_fresh_run, record_changes
-from vlenvs_train.train.rollout import episode_metrics, make_env, pipeline_metrics, play_many, play_seeds
+from vlenvs_train.train.rollout import episode_limit, episode_metrics, make_env, pipeline_metrics, play_many, play_seeds
 from vlenvs_train.train.update import Scoring, grpo_update, sft_epoch
 
 #: Every stage, in run order. ``eval_*`` evaluate the model at that point on the held-out seeds.
@@ -123,6 +123,7 @@ class Trainer:
         save_config(config, self.out / "config.yaml")
         self.rl_env = None
         self._pipeline: RolloutPipeline | None = None
+        self._episode_tokens: int | None = None
 
     def _preflight(self, resume: bool, init: str | Path | None, overwrite: bool,
                    allow_config_change: bool) -> tuple[checkpoint.Loaded | None, dict, dict | None]:
@@ -252,6 +253,20 @@ class Trainer:
         row = self.logger.log("eval", self.state["rl_step"], {"stage": stage, **metrics,
                                                               "seconds": time.perf_counter() - t0})
         self._count_row()
+        if self.config.eval.test_kwargs and stage != "eval_init":
+            self.evaluate_test(stage)
+        return row
+
+    def evaluate_test(self, stage: str) -> dict[str, float]:
+        """The held-out evaluation on the test env (``eval.test_kwargs`` over ``env.kwargs``, e.g. the test
+        split), logged as stage ``<stage>_test``; played in this process (the pipeline's workers host the
+        training env)."""
+        t0 = time.perf_counter()
+        with self._sampler_untouched():
+            metrics = backends.evaluate(self.sampler, self.config.test_env(), self.config.agent, self.config.eval)
+        row = self.logger.log("eval", self.state["rl_step"], {"stage": f"{stage}_test", **metrics,
+                                                              "seconds": time.perf_counter() - t0})
+        self._count_row()
         return row
 
     def sft_examples(self) -> list[PolicyOutput]:
@@ -317,20 +332,37 @@ class Trainer:
         turns = [r.output for e in episodes for r in e.records]
         version = self.sampler.weight_version
         stale = sum(t.weight_version is not None and t.weight_version < version for t in turns)
+        turn_episode = [k for k, e in enumerate(episodes) for _ in e.records]
+        adv = np.concatenate(advs) if advs else np.zeros(0)
         t1 = time.perf_counter()
-        stats = grpo_update(self.model, self.optimizer, turns, np.concatenate(advs), cfg, self.scoring, self.rng,
-                            self.ref_model)
+        stats = grpo_update(self.model, self.optimizer, turns, adv, cfg, self.scoring, self.rng, self.ref_model,
+                            episodes=turn_episode, norm_tokens=self._norm_tokens())
         t2 = time.perf_counter()
         backends.sync_weights(self.sampler, self.model)
         t_sync = time.perf_counter() - t2
         tokens = sum(len(t.response_ids) for t in turns)
         row = self.logger.log("train", step + 1, {
             **episode_metrics(episodes), **stats, "turns": len(turns), "stale_fraction": stale / max(len(turns), 1),
-            "rollout_seconds": t_roll, "update_seconds": t2 - t1, "sync_seconds": t_sync,
-            "rollout_tokens_per_s": tokens / max(t_roll, 1e-9), **extra, **backends.sampler_counters(self.sampler),
-            "seconds": time.perf_counter() - t0})
+            "signal_frac": signal_fraction(np.array([e.total_reward for e in episodes]), np.array(groups)),
+            "adv_abs_mean": float(np.abs(adv).mean()) if len(adv) else 0.0,
+            "reply_tokens": tokens / max(len(turns), 1), "rollout_seconds": t_roll, "update_seconds": t2 - t1,
+            "sync_seconds": t_sync, "rollout_tokens_per_s": tokens / max(t_roll, 1e-9), **extra,
+            **backends.sampler_counters(self.sampler), "seconds": time.perf_counter() - t0})
         self._count_row()
         return row
+
+    def _norm_tokens(self) -> int | None:
+        """``grpo.norm_tokens``, or for ``loss_agg="token_sum_norm"`` the most tokens an episode can have."""
+        cfg = self.config.grpo
+        if cfg.norm_tokens is not None or cfg.loss_agg != "token_sum_norm":
+            return cfg.norm_tokens
+        if self._episode_tokens is None:
+            env = make_env(self.config.env, 1)
+            try:
+                self._episode_tokens = self.config.sampler.max_new_tokens * episode_limit(env)
+            finally:
+                env.close()
+        return self._episode_tokens
 
     def quick_eval(self) -> None:
         with self._sampler_untouched():

@@ -11,15 +11,20 @@ torch = pytest.importorskip("torch")
 
 from vlenvs.core.errors import InvalidConfigError  # noqa: E402
 from vlenvs_train.algos.grpo import (  # noqa: E402
+    LOSS_AGGS,
     clipped_surrogate,
     group_advantages,
     grpo_token_loss,
+    importance_ratios,
     k3_kl,
+    loss_normalizer,
     returns_to_go,
     right_align,
     sft_token_loss,
+    signal_fraction,
     truncated_importance_weights,
     turn_advantages,
+    turn_loss_weights,
 )
 
 
@@ -109,3 +114,99 @@ def test_kl_and_sft_losses():
     loss, stats = grpo_token_loss(a.clone().requires_grad_(), mask, old_logp=a, behaviour_logp=a,
                                   advantages=torch.zeros(1), ref_logp=a + 0.1, kl_coef=1.0)
     assert stats["kl"] > 0 and float(loss.detach()) > 0
+
+
+def test_signal_fraction_counts_groups_with_unequal_returns():
+    assert signal_fraction(np.array([1.0, 1.0, 0.0, 1.0, 0.5, 0.5]), np.array([0, 0, 1, 1, 2, 2])) == pytest.approx(1 / 3)
+    assert signal_fraction(np.zeros(4), np.array([0, 0, 1, 1])) == 0.0
+    assert signal_fraction(np.zeros(0), np.zeros(0)) == 0.0
+
+
+def episode_shares(lengths, episodes, mode, constant=None):
+    """Each episode's share of the loss: the sum over its turns of weight * length / normaliser."""
+    w = turn_loss_weights(lengths, episodes, mode)
+    norm = loss_normalizer(w, lengths, mode, constant)
+    return {e: float(sum(w[i] * lengths[i] for i in range(len(lengths)) if episodes[i] == e) / norm)
+            for e in sorted(set(episodes))}
+
+
+def test_loss_weights_of_a_3_turn_success_and_an_8_turn_failure():
+    lengths, episodes = [2] * 3 + [2] * 8, [0] * 3 + [1] * 8  # 2 tokens per turn
+    assert episode_shares(lengths, episodes, "token_mean") == pytest.approx({0: 6 / 22, 1: 16 / 22})  # 8/3
+    assert episode_shares(lengths, episodes, "turn_mean") == pytest.approx({0: 3 / 11, 1: 8 / 11})
+    assert episode_shares(lengths, episodes, "episode_mean") == pytest.approx({0: 0.5, 1: 0.5})
+    # Dr. GRPO: 2 episodes x 20 tokens an episode can have
+    assert episode_shares(lengths, episodes, "token_sum_norm", 40.0) == pytest.approx({0: 6 / 40, 1: 16 / 40})
+
+
+def test_loss_weights_per_token_with_unequal_turns():
+    lengths, episodes = [1, 3, 4], [7, 7, 2]
+    np.testing.assert_allclose(turn_loss_weights(lengths, episodes, "token_mean"), [1, 1, 1])
+    np.testing.assert_allclose(turn_loss_weights(lengths, episodes, "turn_mean"), [1, 1 / 3, 1 / 4])
+    np.testing.assert_allclose(turn_loss_weights(lengths, episodes, "episode_mean"), [1 / 4, 1 / 4, 1 / 4])
+    np.testing.assert_allclose(turn_loss_weights(lengths, episodes, "token_sum_norm"), [1, 1, 1])
+    assert loss_normalizer(np.ones(3), lengths, "token_mean") == 8
+    assert loss_normalizer(turn_loss_weights(lengths, episodes, "turn_mean"), lengths, "turn_mean") == 3
+    assert loss_normalizer(turn_loss_weights(lengths, episodes, "episode_mean"), lengths, "episode_mean") == 2
+    assert loss_normalizer(np.ones(3), lengths, "token_sum_norm", 100.0) == 100
+    with pytest.raises(ValueError, match="constant"):
+        loss_normalizer(np.ones(3), lengths, "token_sum_norm")
+    with pytest.raises(InvalidConfigError, match="'seq_mean'.*token_mean"):
+        turn_loss_weights(lengths, episodes, "seq_mean")
+
+
+@pytest.mark.parametrize("mode", LOSS_AGGS)
+def test_micro_batches_accumulate_to_the_whole_batch_gradient(mode):
+    gen = torch.Generator().manual_seed(0)
+    lengths = [3, 1, 4, 2, 5, 2]
+    episodes = [0, 0, 1, 2, 2, 2]
+    width = max(lengths)
+    mask = torch.arange(width)[None, :] >= (width - torch.tensor(lengths))[:, None]
+    logits = torch.randn(len(lengths), width, 7, generator=gen, requires_grad=True)
+    targets = torch.randint(0, 7, (len(lengths), width), generator=gen)
+    old = torch.log_softmax(torch.randn(len(lengths), width, 7, generator=gen), -1).gather(-1, targets[..., None])[..., 0]
+    behaviour = old + 0.1 * torch.randn(old.shape, generator=gen)
+    adv = torch.tensor([1.0, 1.0, -0.5, 0.7, 0.7, 0.7])
+    weights = torch.as_tensor(turn_loss_weights(lengths, episodes, mode), dtype=torch.float32)
+    norm = loss_normalizer(weights.numpy(), lengths, mode, constant=60.0)
+
+    def grad(parts):
+        logits.grad = None
+        for part in parts:
+            logp = torch.log_softmax(logits[part], -1).gather(-1, targets[part][..., None])[..., 0]
+            loss, _ = grpo_token_loss(logp, mask[part], old_logp=old[part], behaviour_logp=behaviour[part],
+                                      advantages=adv[part], normalizer=norm, turn_weights=weights[part])
+            loss.backward()
+        return logits.grad.clone()
+
+    whole = grad([list(range(6))])
+    assert whole.abs().sum() > 0
+    for parts in ([[0], [1], [2], [3], [4], [5]], [[0, 1, 2], [3, 4, 5]], [[5, 0], [3, 1, 4], [2]]):
+        torch.testing.assert_close(grad(parts), whole, atol=1e-7, rtol=1e-5)
+
+
+def test_weighted_loss_is_the_weighted_policy_gradient():
+    """On policy the loss's gradient is -sum_b w_b A_b grad log pi(turn b) / normaliser."""
+    logits = torch.randn(2, 3, 5, requires_grad=True)
+    targets = torch.tensor([[1, 2, 3], [0, 4, 4]])
+    mask = torch.tensor([[True, True, True], [False, True, True]])
+    logp = torch.log_softmax(logits, -1).gather(-1, targets[..., None]).squeeze(-1)
+    adv, w = torch.tensor([1.5, -0.5]), torch.tensor([1 / 3, 1 / 2])
+    loss, _ = grpo_token_loss(logp, mask, old_logp=logp.detach(), behaviour_logp=logp.detach(), advantages=adv,
+                              turn_weights=w, normalizer=2.0)
+    loss.backward()
+    grad = logits.grad.clone()
+    logits.grad = None
+    logp2 = torch.log_softmax(logits, -1).gather(-1, targets[..., None]).squeeze(-1)
+    (-(logp2 * (w * adv)[:, None]).masked_fill(~mask, 0).sum() / 2.0).backward()
+    torch.testing.assert_close(grad, logits.grad)
+
+
+def test_importance_weight_statistics_report_the_untruncated_max():
+    mask = torch.tensor([[False, True, True]])
+    old = torch.log(torch.tensor([[1.0, 0.9, 0.5]]))
+    beh = torch.log(torch.tensor([[1.0, 0.3, 0.5]]))
+    np.testing.assert_allclose(importance_ratios(old, beh, mask).numpy(), [[0.0, 3.0, 1.0]], atol=1e-6)
+    _, stats = grpo_token_loss(old.clone().requires_grad_(), mask, old_logp=old, behaviour_logp=beh,
+                               advantages=torch.ones(1), is_cap=2.0)
+    assert stats["is_weight"] == pytest.approx(1.5) and stats["is_weight_max"] == pytest.approx(3.0)

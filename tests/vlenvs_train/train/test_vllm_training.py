@@ -69,7 +69,7 @@ class Watch:
         real = trainer_module.grpo_update
         watch = self
 
-        def update(model, optimizer, turns, advantages, config, scoring, rng, ref_model):
+        def update(model, optimizer, turns, advantages, config, scoring, rng, ref_model, **kwargs):
             trainer = watch.trainer
             with torch.no_grad():
                 lp, mask = scoring.logprobs(model, turns)
@@ -79,7 +79,7 @@ class Watch:
             watch.responses.append([t.response_ids.tolist() for t in turns])
             if on_update is not None:
                 on_update(len(watch.drift))
-            return real(model, optimizer, turns, advantages, config, scoring, rng, ref_model)
+            return real(model, optimizer, turns, advantages, config, scoring, rng, ref_model, **kwargs)
 
         monkeypatch.setattr(trainer_module, "grpo_update", update)
 

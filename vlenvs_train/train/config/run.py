@@ -96,6 +96,11 @@ class TrainConfig:
             raise InvalidConfigError(f"rollout.policy_concurrency={concurrency} needs sampler.backend='openai_server'; "
                                      f"the in-process sampler {self.sampler.backend!r} serves one call at a time "
                                      "(use rollout.policy_concurrency=1)")
+        if self.eval.test_kwargs:
+            try:
+                self.test_env()
+            except InvalidConfigError as e:
+                raise InvalidConfigError(f"eval.test_kwargs: {e}") from None
         shards = self.rollout.num_shards
         if shards and self.rollout.backend != "sync":
             fewest, what = min((n, what) for what, n in self.rollout_sizes().items())
@@ -103,6 +108,10 @@ class TrainConfig:
                 raise InvalidConfigError(f"rollout.num_shards={shards} is more than the {fewest} envs of a rollout "
                                          f"call ({what}); a shard needs one env at least: use rollout.num_shards <= "
                                          f"{fewest}, or null for the pipeline's default")
+
+    def test_env(self) -> EnvConfig:
+        """The env of the test-split evaluations: ``env`` with ``eval.test_kwargs`` over its kwargs."""
+        return dataclasses.replace(self.env, kwargs={**self.env.kwargs, **self.eval.test_kwargs})
 
     def rollout_sizes(self) -> dict[str, int]:
         """The fewest envs each kind of rollout call plays at once (evaluations play ``eval.batch`` at a time)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from vlenvs.core.config import check_choice, check_float, check_int
 from vlenvs.core.errors import InvalidConfigError
@@ -93,6 +94,15 @@ class GRPOConfig:
     """Gradient-norm clip."""
     skip_zero_advantage: bool = True
     """Leave out turns whose advantage is 0 (groups with equal returns): they contribute no gradient."""
+    loss_agg: Literal["token_mean", "turn_mean", "episode_mean", "token_sum_norm"] = "token_mean"
+    """How the token losses of a minibatch are combined (:mod:`vlenvs_train.algos.grpo`): ``"token_mean"``: every
+    token weighs the same (DAPO); ``"turn_mean"``: mean per turn, then over turns (original GRPO's per-sequence
+    mean); ``"episode_mean"``: mean per episode, then over episodes, so every episode weighs the same whatever its
+    length (SkyRL's multi-turn choice); ``"token_sum_norm"``: token sum over a constant (Dr. GRPO)."""
+    norm_tokens: int | None = None
+    """The constant of ``loss_agg="token_sum_norm"``, in tokens per episode: a minibatch's loss is its token
+    sum over ``norm_tokens * episodes of the iteration / minibatches``. ``None``: the most tokens an episode can
+    have, ``sampler.max_new_tokens`` times the env's step limit."""
 
     def __post_init__(self) -> None:
         check_int("grpo.iterations", self.iterations, 0, 10_000_000)
@@ -114,6 +124,9 @@ class GRPOConfig:
         check_float("grpo.is_cap", self.is_cap, 1.0, 1e6)
         check_float("grpo.kl_coef", self.kl_coef, 0.0, 1e6)
         check_float("grpo.max_grad_norm", self.max_grad_norm, 0.0, 1e9)
+        check_choice("grpo.loss_agg", self.loss_agg, ("token_mean", "turn_mean", "episode_mean", "token_sum_norm"))
+        if self.norm_tokens is not None:
+            check_int("grpo.norm_tokens", self.norm_tokens, 1, 2**40)
 
 
 @dataclass(frozen=True)
@@ -137,6 +150,10 @@ class EvalConfig:
     viewer_episodes: int = 8
     """Episodes of each held-out evaluation (``eval_init``, ``eval_sft``, ``eval_final``; not the quick ones) shown
     in its trajectory viewer ``OUT/viewer_<stage>.html``: frames, each turn's prompt and reply (0: no viewer)."""
+    test_kwargs: dict[str, Any] = field(default_factory=dict)
+    """``env.kwargs`` overrides of a second held-out evaluation after SFT and after GRPO (metric rows
+    ``eval_sft_test``, ``eval_final_test``; same seeds), e.g. ``{split: test}`` for an env's test split (unseen
+    visuals and phrasings); checked with ``env`` by building the env's config. Empty: no such evaluation."""
 
     def __post_init__(self) -> None:
         check_int("eval.episodes", self.episodes, 1, 10_000_000)
@@ -147,3 +164,5 @@ class EvalConfig:
         check_int("eval.quick_episodes", self.quick_episodes, 1, 10_000_000)
         check_int("eval.gif_episodes", self.gif_episodes, 0, 64)
         check_int("eval.viewer_episodes", self.viewer_episodes, 0, 1024)
+        if not isinstance(self.test_kwargs, Mapping):
+            raise InvalidConfigError(f"eval.test_kwargs must be a mapping, got {self.test_kwargs!r}")
