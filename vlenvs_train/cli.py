@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--served-name", default="model", help="the model name clients send (sampler.server.model)")
     serve.add_argument("--dtype", default="float32", help="weights/compute dtype (float32 matches the trainer)")
     serve.add_argument("--no-train", action="store_true", help="no weight-sync endpoints (evaluation only)")
+    serve.add_argument("--allow-remote-weight-updates", action="store_true",
+                       help="a trainable server on a non-loopback --host (private networks only)")
     return parser
 
 
@@ -63,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 FLAG_COMMANDS = {"resume": ("run", "sft", "rl", "eval"), "init": ("run", "sft", "rl", "eval"),
                  "overwrite": ("run", "sft", "rl", "eval"), "allow_config_change": ("run", "sft", "rl", "eval"),
                  "checkpoint": ("export",), "policy": ("eval",), "host": ("serve",), "port": ("serve",),
-                 "device": ("serve",), "served_name": ("serve",), "dtype": ("serve",), "no_train": ("serve",)}
+                 "device": ("serve",), "served_name": ("serve",), "dtype": ("serve",), "no_train": ("serve",),
+                 "allow_remote_weight_updates": ("serve",)}
 
 
 def check_flags(args: argparse.Namespace) -> None:
@@ -147,20 +150,21 @@ def _serve(args: argparse.Namespace) -> int:
         raise InvalidConfigError(f"serve takes at most one MODEL_DIR, got {args.overrides!r}; e.g. vlenvs-train "
                                  "serve runs/maze2d_tiny_cpu/model --port 8000")
     config = ServeConfig(host=args.host, port=args.port, device=args.device, served_name=args.served_name,
-                         dtype=args.dtype, trainable=not args.no_train)
+                         dtype=args.dtype, trainable=not args.no_train,
+                         allow_remote_weight_updates=args.allow_remote_weight_updates)
+    if args.overrides and not os.path.isdir(args.overrides[0]):
+        raise InvalidConfigError(f"serve: model folder {args.overrides[0]!r} does not exist (a Hugging Face model "
+                                 "folder, e.g. a run's OUT/model/ or `vlenvs-train export` output)")
+    if importlib.util.find_spec("vllm") is None:
+        raise InvalidConfigError(f"serve: vLLM is not installed for {sys.executable}; build the vLLM venv "
+                                 "(bash scripts/setup_vllm_env.sh) and run .venv-vllm/bin/vlenvs-train serve ...")
     if args.overrides:
         model = args.overrides[0]
-        if not os.path.isdir(model):
-            raise InvalidConfigError(f"serve: model folder {model!r} does not exist (a Hugging Face model folder, "
-                                     "e.g. a run's OUT/model/ or `vlenvs-train export` output)")
     else:
         from vlenvs_train.train.backends import model_path
         from vlenvs_train.train.config import load_recipe
 
         model = str(model_path(load_recipe(args.recipe).model))
-    if importlib.util.find_spec("vllm") is None:
-        raise InvalidConfigError(f"serve: vLLM is not installed for {sys.executable}; build the vLLM venv "
-                                 "(bash scripts/setup_vllm_env.sh) and run .venv-vllm/bin/vlenvs-train serve ...")
     argv, env = serve_command(model, config)
     print("vlenvs-train serve:", shlex.join(argv), flush=True)
     os.execve(argv[0], argv, env)

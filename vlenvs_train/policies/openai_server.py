@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import secrets
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -137,8 +138,10 @@ class OpenAIServerPolicy:
         self._lock = threading.Lock()  # guards the counters and versions below: calls may come from several threads
         self._next_url = 0
         self._calls = 0
-        self.weight_sync_dir = Path(weight_sync_dir or config.weight_sync_dir) if (
-            weight_sync_dir or config.weight_sync_dir) else None
+        sync_dir = weight_sync_dir or config.weight_sync_dir
+        # absolute: the servers resolve the path from their own working directory
+        self.weight_sync_dir = Path(sync_dir).expanduser().resolve() if sync_dir else None
+        self._label_prefix = secrets.token_hex(4)  # this client's weight labels: <prefix>-<version>
         self._version = 0
         self._weights: Path | None = None  # the folder holding the current version's weights (once synced)
         self._served: dict[str, int | None] = {url: None for url in config.base_urls}  # None: not verified
@@ -186,7 +189,8 @@ class OpenAIServerPolicy:
                 self._bring_up_to_date(url, count=False)
             except Exception as e:  # noqa: BLE001 - a dead server is reported, the others carry on
                 errors.append(f"{url}: {type(e).__name__}: {e}")
-        self.counters["sync_failures"] += len(errors)
+        with self._lock:
+            self.counters["sync_failures"] += len(errors)
         self.last_sync = {"seconds": time.perf_counter() - t0, "write_seconds": written,
                           "servers": len(self.config.base_urls) - len(errors), "failed": len(errors)}
         if len(errors) == len(self.config.base_urls):
@@ -204,6 +208,10 @@ class OpenAIServerPolicy:
                 self._served = {url: None for url in self.config.base_urls}
             self._calls, self._version = calls, version
 
+    def label(self, version: int) -> str:
+        """The weight-version label servers carry for this client's ``version`` (vLLM's ``/weight_info``)."""
+        return f"{self._label_prefix}-{version}"
+
     def _bring_up_to_date(self, url: str, count: bool = True) -> None:
         """Make sure the server at ``url`` serves the current version (its label, read back); load the current
         weights into it if it does not (a restarted server, or one a sync missed). Thread-safe, blocking."""
@@ -213,13 +221,14 @@ class OpenAIServerPolicy:
                 if self._served.get(url) == version:
                     return
             served = self._sync.served_version(url)
-            if served != str(version) and not (version == 0 and served == "default"):
+            if served != self.label(version):
                 if folder is None:
-                    raise PolicyError(f"{url} serves weight version {served!r}, expected {version}, and this "
-                                      "client has no weights to send it (no update_weights since it started)")
-                self._sync.push(url, folder, version)
+                    raise PolicyError(f"{url} serves weights labelled {served!r}, not this client's version "
+                                      f"{version}, and this client has no weights to send it (no update_weights yet)")
+                self._sync.push(url, folder, self.label(version))
                 if count:
-                    self.counters["resyncs"] += 1
+                    with self._lock:
+                        self.counters["resyncs"] += 1
             with self._lock:
                 if self._version == version:
                     self._served[url] = version
@@ -252,6 +261,9 @@ class OpenAIServerPolicy:
                 self._model = await self._discover_model(client)
             gate = asyncio.Semaphore(self.config.max_concurrency)
             call, start = self._reserve(len(requests))
+            with self._lock:  # every batch re-reads each server's label first (a server may have restarted since)
+                if self._weights is not None:
+                    self._served = {url: None for url in self.config.base_urls}
             tasks = [self._one(client, gate, k, r, enc, start + k, call) for k, (r, enc) in
                      enumerate(zip(requests, encoded))]
             results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -264,12 +276,13 @@ class OpenAIServerPolicy:
 
     # ------------------------------------------------------------ internals
     def _tls(self) -> Any:
-        """One TLS context for all calls (building one loads the CA bundle: ~0.1 s, per call otherwise)."""
+        """One TLS context for all calls (httpx's default: certifi, ``SSL_CERT_FILE``/``SSL_CERT_DIR``; building one
+        loads the CA bundle: ~0.1 s, per call otherwise)."""
         with self._lock:
             if self._tls_context is None:
-                import ssl
+                import httpx
 
-                self._tls_context = ssl.create_default_context()
+                self._tls_context = httpx.create_ssl_context()
             return self._tls_context
 
     def _reserve(self, num_requests: int) -> tuple[int, int]:
@@ -314,14 +327,15 @@ class OpenAIServerPolicy:
 
         body = self._body(request, k, call)
         urls = self.config.base_urls
-        version = self._version
         errors: list[str] = []
         for attempt in range(self.config.max_retries + 1):
             url = urls[(url_index + attempt) % len(urls)]
             if attempt:
                 await asyncio.sleep(self.config.backoff(attempt - 1))
+            with self._lock:
+                version, synced, served = self._version, self._weights is not None, self._served.get(url)
             try:
-                if self._weights is not None and self._served.get(url) != version:  # restarted, or missed a sync
+                if synced and served != version:  # restarted, or missed a sync
                     try:
                         await asyncio.to_thread(self._bring_up_to_date, url)
                     except (PolicyError, httpx.HTTPError, KeyError, ValueError) as e:

@@ -6,12 +6,12 @@ asks every server to load them with vLLM's own machinery, over the server's deve
 (``VLLM_SERVER_DEV_MODE=1``; ``vlenvs-train serve`` starts servers that way):
 
 1. ``POST /collective_rpc`` ``vlenvs_reload_weights`` (:mod:`~vlenvs_train.policies.vllm_worker`: vLLM's
-   ``reload_weights(weights_path=...)`` plus the CPU re-pack of a tied LM head), which returns a digest of the
-   weights now served;
+   ``reload_weights(weights_path=...)`` plus the CPU re-pack of a tied LM head);
 2. ``POST /reset_encoder_cache``, ``/reset_mm_cache``, ``/reset_prefix_cache``: everything cached was computed
    with the old weights;
 3. ``POST /update_weight_version`` then ``GET /weight_info``: vLLM's own weight-version label, read back, so a
-   server that restarted (label ``"default"``) or missed an update is recognised before it samples.
+   server that restarted (label ``"default"``) or missed an update is recognised before it samples. The label
+   is ``<client id>-<version>``: another run's (or an earlier evaluation's) version 1 is not mistaken for ours.
 
 The folder must be the same path for the trainer and the servers (servers on the same machine, or a shared
 file system). Only the newest two versions are kept.
@@ -19,6 +19,7 @@ file system). Only the newest two versions are kept.
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import Iterable
@@ -54,8 +55,8 @@ def write_weights(named_params: Iterable[tuple[str, Any]], sync_dir: str | Path,
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     kept = {f"v{v:08d}" for v in range(version - keep + 1, version + 1)}
-    for old in root.glob("v*"):  # by number, not by age: a run restarted into this folder counts from 1 again
-        if old.name not in kept:
+    for old in root.iterdir():  # by number, not by age: a run restarted into this folder counts from 1 again
+        if old.is_dir() and re.fullmatch(r"v\d{8}", old.name) and old.name not in kept:
             shutil.rmtree(old, ignore_errors=True)
     return final
 
@@ -86,16 +87,16 @@ class ServerWeightSync:
         """vLLM's weight-version label of the server (``"default"`` for a server that has taken no update)."""
         import httpx
 
-        with httpx.Client(headers=self.headers, timeout=self.timeout_s) as client:
+        with httpx.Client(headers=self.headers, timeout=min(self.timeout_s, 10.0)) as client:  # a label: quick
             resp = client.get(f"{server_root(base_url)}/weight_info")
             if resp.status_code != 200:
                 raise PolicyError(f"{base_url}: GET /weight_info answered HTTP {resp.status_code} (is "
                                   "VLLM_SERVER_DEV_MODE=1 set for the server?)")
             return str(resp.json()["weight_version"])
 
-    def push(self, base_url: str, folder: str | Path, version: int) -> dict[str, Any]:
-        """Load ``folder`` into the server at ``base_url``, label it ``version`` and check the label it now reports.
-        Returns ``{"digest", "seconds"}`` (the digest of the weights the server holds after the load)."""
+    def push(self, base_url: str, folder: str | Path, label: str) -> dict[str, Any]:
+        """Load ``folder`` into the server at ``base_url``, label it ``label`` and check the label it now reports.
+        Returns ``{"seconds"}``."""
         import httpx
 
         root, t0 = server_root(base_url), time.perf_counter()
@@ -103,9 +104,8 @@ class ServerWeightSync:
             reply = self._post(client, f"{root}/collective_rpc", {"method": "vlenvs_reload_weights",
                                                                    "kwargs": {"weights_path": str(Path(folder))}})
             results = (reply or {}).get("results") or []
-            digests = {r.get("digest") for r in results if isinstance(r, dict)}
-            if len(digests) != 1 or None in digests:
-                raise PolicyError(f"{base_url}: unexpected reload reply {reply!r} (one digest per worker expected)")
+            if not results or not all(isinstance(r, dict) and "repacked" in r for r in results):
+                raise PolicyError(f"{base_url}: unexpected reload reply {reply!r} (one result per worker expected)")
             # outputs computed with the old weights, cached on both sides (scheduler and worker): vision-encoder
             # outputs (a worker-side reset alone makes the scheduler expect entries that are gone) and prefixes
             self._post(client, f"{root}/reset_encoder_cache", {})
@@ -116,8 +116,8 @@ class ServerWeightSync:
                 time.sleep(0.1)
             else:
                 raise PolicyError(f"{base_url}: the prefix cache could not be reset (requests still running?)")
-            self._post(client, f"{root}/update_weight_version", {"new_version": str(version)})
+            self._post(client, f"{root}/update_weight_version", {"new_version": label})
         served = self.served_version(base_url)
-        if served != str(version):
-            raise PolicyError(f"{base_url} reports weight version {served!r} after loading version {version}")
-        return {"digest": digests.pop(), "seconds": time.perf_counter() - t0}
+        if served != label:
+            raise PolicyError(f"{base_url} reports weight version {served!r} after loading {label!r}")
+        return {"seconds": time.perf_counter() - t0}

@@ -73,6 +73,9 @@ class ServeConfig:
     """GPU only: share of the GPU's memory vLLM takes (leave room for a trainer on the same GPU)."""
     trainable: bool = True
     """Enable the weight-sync endpoints and worker extension (the trainer pushes weights after each update)."""
+    allow_remote_weight_updates: bool = False
+    """Let a trainable server bind to a non-loopback ``host``. vLLM's ``--api-key`` does not guard the
+    development endpoints: anyone who reaches the port can replace the weights. Private networks only."""
 
     def __post_init__(self) -> None:
         check_choice("device", self.device, ("cpu", "gpu"))
@@ -82,6 +85,11 @@ class ServeConfig:
         check_int("kv_cache_gib", self.kv_cache_gib, 1, 4096)
         floor = self.max_model_len if self.device == "cpu" else 1
         check_int("max_num_batched_tokens", self.max_num_batched_tokens, floor, 10_000_000)
+        if self.trainable and self.host not in ("127.0.0.1", "localhost", "::1") and not self.allow_remote_weight_updates:
+            raise InvalidConfigError(f"a trainable server on host {self.host!r} lets anyone who reaches it replace the "
+                                     "weights (vLLM's API key does not guard those endpoints); bind 127.0.0.1, serve "
+                                     "without weight updates (--no-train), or pass --allow-remote-weight-updates on "
+                                     "a private network")
         if not self.served_name:
             raise InvalidConfigError("served_name is empty; expected the model name clients will send")
 
@@ -140,8 +148,9 @@ class VLLMServer:
 def start_vllm_server(model: str | Path, log_path: str | Path, *, served_name: str = "model", port: int | None = None,
                       config: ServeConfig | None = None, startup_timeout_s: float = 300.0,
                       extra_args: tuple[str, ...] = ()) -> VLLMServer:
-    """Start a server (:func:`serve_command`) on 127.0.0.1 as a child process and wait until ``/v1/models``
-    answers; ``config`` defaults to :class:`ServeConfig` with ``served_name`` and a free ``port``."""
+    """Start a server (:func:`serve_command`) as a child process and wait until ``/v1/models`` answers; ``config``
+    defaults to :class:`ServeConfig` (127.0.0.1) with ``served_name`` and ``port`` (default: a free one), which
+    are ignored when ``config`` is given."""
     import httpx
 
     config = config or ServeConfig(served_name=served_name, port=port or free_port())

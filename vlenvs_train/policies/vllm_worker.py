@@ -8,16 +8,15 @@ vlenvs_train.policies.vllm_worker.WeightSyncExtension``), reachable over HTTP th
 
 - on CPU, vLLM pre-packs each linear layer's weight for its GEMM kernel after loading; a tied LM head (Qwen's
   small models, the tiny model) is not in the checkpoint, so the reload skips it and it would keep computing
-  logits with the old embedding: :func:`refresh_cpu_prepacked_weights` re-packs it;
-- :meth:`WeightSyncExtension.vlenvs_weights_digest` returns a digest of the weights the worker holds, so a client
-  can check that every server serves the same weights.
+  logits with the old embedding: :func:`refresh_cpu_prepacked_weights` re-packs it.
+
+(To compare the weights servers hold, vLLM's own ``POST /weight_checker`` returns checksums per worker.)
 
 Nothing here is imported by ``import vlenvs_train``; vLLM imports it in its worker processes.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 
@@ -34,32 +33,11 @@ def refresh_cpu_prepacked_weights(model: Any) -> int:
     return count
 
 
-def weights_digest(model: Any) -> str:
-    """SHA-256 over the names and bytes of the model's parameters (the same on every worker holding the same
-    weights; differs as soon as one value differs)."""
-    digest = hashlib.sha256()
-    for name, param in sorted(model.named_parameters(), key=lambda kv: kv[0]):
-        digest.update(name.encode())
-        digest.update(param.detach().to("cpu").contiguous().view(-1).view(dtype=_bytes_dtype()).numpy().tobytes())
-    return digest.hexdigest()
-
-
-def _bytes_dtype() -> Any:
-    import torch
-
-    return torch.uint8
-
-
 class WeightSyncExtension:
     """Mixed into vLLM's worker class (``worker_extension_cls``): methods callable by ``collective_rpc``."""
 
     def vlenvs_reload_weights(self, weights_path: str) -> dict[str, Any]:
-        """Load the safetensors files of ``weights_path`` into the running model (vLLM's ``reload_weights``:
-        also drops the encoder and multimodal caches), re-pack CPU weights; returns ``{"repacked", "digest"}``."""
-        self.model_runner.reload_weights(weights_path=str(weights_path), is_checkpoint_format=True)  # type: ignore[attr-defined]
-        model = self.model_runner.get_model()  # type: ignore[attr-defined]
-        return {"repacked": refresh_cpu_prepacked_weights(model), "digest": weights_digest(model)}
-
-    def vlenvs_weights_digest(self) -> str:
-        """:func:`weights_digest` of the running model."""
-        return weights_digest(self.model_runner.get_model())  # type: ignore[attr-defined]
+        """Load the safetensors files of ``weights_path`` into the running model (vLLM's ``Worker.reload_weights``:
+        also drops the worker's encoder and multimodal caches), re-pack CPU weights; returns ``{"repacked": n}``."""
+        self.reload_weights(weights_path=str(weights_path), is_checkpoint_format=True)  # type: ignore[attr-defined]
+        return {"repacked": refresh_cpu_prepacked_weights(self.model_runner.get_model())}  # type: ignore[attr-defined]

@@ -93,11 +93,11 @@ def sync_weights(sampler: Any, model: Any) -> int:
 
 def sampler_counters(sampler: Any) -> dict[str, float]:
     """The sampler's recovery counters (running totals, keys prefixed ``sampler_``) and its last weight sync's
-    timing, for the metrics; empty for samplers that keep none."""
+    timing and reach (``server_sync_*``), for the metrics; empty for samplers that keep none."""
     out: dict[str, float] = {}
     if isinstance(sampler, ReportsHealth):
         out.update({f"sampler_{k}": float(v) for k, v in sampler.counters.items()})
-        out.update({f"sync_{k}": float(v) for k, v in sampler.last_sync.items()})
+        out.update({f"server_sync_{k}": float(v) for k, v in sampler.last_sync.items()})
     return out
 
 

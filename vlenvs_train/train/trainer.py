@@ -114,6 +114,8 @@ class Trainer:
                 raise checkpoint.CheckpointError(f"--init {str(init)!r}: its weights do not fit model.path "
                                                  f"{config.model.path!r}: {e}") from None
             backends.sync_weights(self.sampler, self.model)
+        elif "rl" in self.stages and config.grpo.iterations > 0 and config.sampler.backend == "openai_server":
+            backends.sync_weights(self.sampler, self.model)  # servers start from exactly the trainer's weights
         self.logger = MetricsLogger(self.out, config.tensorboard,
                                     purge_step=self.state["rl_step"] + 1 if loaded is not None else None)
         if loaded is not None:

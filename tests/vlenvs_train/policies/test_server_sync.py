@@ -5,6 +5,7 @@ again), and the server command's flags. The real thing runs in tests/vlenvs_trai
 from __future__ import annotations
 
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -44,6 +45,8 @@ class FakeDevServer:
 
             def do_GET(self):
                 owner.calls.append(self.path)
+                if self.path == "/v1/models":
+                    return self._send(200, {"object": "list", "data": [{"id": "m"}]})
                 if self.path == "/weight_info" and dev_mode:
                     return self._send(200, {"weight_version": owner.version})
                 self._send(404, {"detail": "Not Found"})
@@ -51,11 +54,15 @@ class FakeDevServer:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
                 owner.calls.append(self.path)
+                if self.path == "/v1/chat/completions":  # a reply with token ids and log-probs, as vLLM's
+                    return self._send(200, {"prompt_token_ids": [5, 6], "choices": [{
+                        "message": {"content": "<answer>up</answer>"}, "token_ids": [1, 2], "finish_reason": "stop",
+                        "logprobs": {"content": [{"logprob": -0.1}, {"logprob": -0.2}]}}]})
                 if not dev_mode:
                     return self._send(404, {"detail": "Not Found"})
                 if self.path == "/collective_rpc":
                     owner.loads.append(body["kwargs"]["weights_path"])
-                    return self._send(200, {"results": [{"repacked": 1, "digest": "abc"}]})
+                    return self._send(200, {"results": [{"repacked": 1}]})
                 if self.path == "/update_weight_version":
                     owner.version = body["new_version"]
                     return self._send(200, {"success": True})
@@ -100,8 +107,8 @@ def test_write_weights_is_atomic_and_keeps_the_newest_two(tmp_path):
 
 def test_push_loads_resets_caches_labels_and_reads_the_version_back(tmp_path, fake):
     assert server_root(fake.url) == fake.url[:-3]
-    result = ServerWeightSync().push(fake.url, tmp_path / "v1", 7)
-    assert fake.loads == [str(tmp_path / "v1")] and fake.version == "7" and result["digest"] == "abc"
+    result = ServerWeightSync().push(fake.url, tmp_path / "v1", "7")
+    assert fake.loads == [str(tmp_path / "v1")] and fake.version == "7" and result["seconds"] > 0
     assert fake.calls == ["/collective_rpc", "/reset_encoder_cache", "/reset_mm_cache", "/reset_prefix_cache",
                           "/update_weight_version", "/weight_info"]
 
@@ -120,12 +127,14 @@ def test_policy_syncs_every_server_reports_a_dead_one_and_updates_it_when_it_is_
     policy = OpenAIServerPolicy(ServerConfig(base_urls=(fake.url, dead), model="m", sync_timeout_s=2),
                                 sampling=SamplingConfig(seed=0), weight_sync_dir=tmp_path)
     assert policy.update_weights(weights()) == 1 == policy.weight_version
-    assert fake.version == "1" and policy.counters["sync_failures"] == 1 and policy.last_sync["failed"] == 1
+    assert policy.weight_sync_dir.is_absolute()
+    assert fake.version == policy.label(1) != "1"  # labels carry this client's id: another run's v1 is not ours
+    assert policy.counters["sync_failures"] == 1 and policy.last_sync["failed"] == 1
     assert policy._served == {fake.url: 1, dead: None}  # the dead one is checked again before it samples
     fake.version = "default"  # the server restarted with its original weights
     policy._served[fake.url] = None
     policy._bring_up_to_date(fake.url)
-    assert fake.version == "1" and policy.counters["resyncs"] == 1 and len(fake.loads) == 2
+    assert fake.version == policy.label(1) and policy.counters["resyncs"] == 1 and len(fake.loads) == 2
     state = policy.state_dict()
     assert state["weight_version"] == 1
     policy.load_state_dict({**state, "weight_version": 5})  # a resumed run: servers must be checked again
@@ -146,9 +155,13 @@ def test_serve_command_has_the_cpu_flags_and_the_weight_sync_hooks(tmp_path):
     assert env["VLLM_SERVER_DEV_MODE"] == "1" and "VLLM_CPU_KVCACHE_SPACE" in env
     argv, env = serve_command(tmp_path, ServeConfig(device="gpu", trainable=False))
     assert "--no-enable-chunked-prefill" not in argv and "--gpu-memory-utilization" in argv
-    assert "--worker-extension-cls" not in argv and "VLLM_CPU_KVCACHE_SPACE" not in argv
+    assert "--worker-extension-cls" not in argv and env.get("VLLM_SERVER_DEV_MODE") == os.environ.get("VLLM_SERVER_DEV_MODE")
+    assert env.get("VLLM_CPU_KVCACHE_SPACE") == os.environ.get("VLLM_CPU_KVCACHE_SPACE")  # GPU: not set by us
     with pytest.raises(InvalidConfigError, match="device"):
         ServeConfig(device="tpu")
+    with pytest.raises(InvalidConfigError, match="replace the weights"):  # dev endpoints are not guarded by a key
+        ServeConfig(host="0.0.0.0")
+    assert ServeConfig(host="0.0.0.0", trainable=False) and ServeConfig(host="10.0.0.2", allow_remote_weight_updates=True)
     with pytest.raises(InvalidConfigError, match="max_num_batched_tokens"):
         ServeConfig(max_num_batched_tokens=100)  # CPU: a prompt must fit one step (no chunked prefill)
 
@@ -161,3 +174,19 @@ def test_cli_serve_rejects_bad_input_before_starting_anything(tmp_path, capsys):
     assert main(["serve", "a", "b"]) == 2
     assert main(["run", "--port", "9000"]) == 2
     assert "--port does nothing for 'run'" in capsys.readouterr().err
+
+
+def test_requests_bring_a_restarted_server_up_to_date_and_fail_over_from_a_dead_one(tmp_path, fake):
+    from vlenvs_train.policies.base import PolicyRequest
+
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    policy = OpenAIServerPolicy(ServerConfig(base_urls=(fake.url, dead), model="m", max_retries=2, backoff_s=0.0,
+                                             sync_timeout_s=2), weight_sync_dir=tmp_path)
+    requests = [PolicyRequest([{"role": "user", "content": [{"type": "text", "text": f"go {k}"}]}]) for k in range(4)]
+    outputs = policy.generate(requests)  # never synced: no label checks (any OpenAI-compatible endpoint works)
+    assert "/weight_info" not in fake.calls and [o.weight_version for o in outputs] == [0] * 4
+    policy.update_weights(weights())
+    fake.version = "default"  # restarted with its original weights
+    outputs = policy.generate(requests)
+    assert [o.weight_version for o in outputs] == [1] * 4 and fake.version == policy.label(1)
+    assert policy.counters["resyncs"] == 1 and policy.counters["failed_attempts"] >= 2  # the dead URL's turns

@@ -120,12 +120,12 @@ def test_two_servers_train_like_the_engine_and_survive_a_killed_server(tmp_path,
     syncs = []
     real_sync = trainer_module.backends.sync_weights
 
-    def sync(sampler, model):  # kill server 0 before the 1st sync; restart it (original weights) after the 2nd
+    def sync(sampler, model):  # sync 1: the initial weights; kill server 0 before sync 2, restart it after sync 3
         syncs.append(1)
-        if len(syncs) == 1:
+        if len(syncs) == 2:
             servers[0].kill()
         version = real_sync(sampler, model)
-        if len(syncs) == 2:
+        if len(syncs) == 3:
             port = int(urls[0].rsplit(":", 1)[1].split("/")[0])
             servers[0] = start_vllm_server(model_dir, tmp_path / "restarted.log",
                                            config=ServeConfig(served_name="tiny", port=port))
@@ -139,14 +139,15 @@ def test_two_servers_train_like_the_engine_and_survive_a_killed_server(tmp_path,
     trainer = watch.run(config)
     rows = train_rows(trainer)
     assert max(watch.drift) <= TOL, watch.drift  # every iteration, including the restarted server's samples
-    assert watch.versions == [{0}, {1}, {2}] and watch.current == [0, 1, 2]
-    # iteration 1 lost server 0 at its sync; iteration 2 failed over to server 1; iteration 3 re-synced server 0
-    assert rows[0]["sync_failed"] == 1 and rows[0]["sync_servers"] == 1
-    assert rows[1]["sampler_failed_attempts"] > 0
-    assert rows[2]["sampler_resyncs"] >= 1 and rows[2]["sync_failed"] == 0 and rows[2]["sync_servers"] == 2
-    assert 0 < rows[0]["sync_seconds"] < 30
-    sync_client = ServerWeightSync()
-    assert [sync_client.served_version(u) for u in urls] == ["3", "3"]
+    assert watch.versions == [{1}, {2}, {3}] and watch.current == [1, 2, 3]  # v1: the trainer's initial weights
+    # sync 2 (end of iteration 1) missed server 0; iteration 2 failed over to server 1; sync 3 missed it again;
+    # iteration 3 found it restarted ("default" label) and gave it the current weights first; sync 4 reached both
+    assert rows[0]["server_sync_failed"] == 1 and rows[0]["server_sync_servers"] == 1
+    assert rows[1]["sampler_failed_attempts"] > 0 and rows[1]["server_sync_failed"] == 1
+    assert rows[2]["sampler_resyncs"] >= 1 and rows[2]["server_sync_failed"] == 0 and rows[2]["server_sync_servers"] == 2
+    assert 0 < rows[0]["sync_seconds"] < 30 and all(r["stale_fraction"] == 0 for r in rows)
+    labels = [ServerWeightSync().served_version(u) for u in urls]
+    assert labels == [trainer.sampler.label(4)] * 2
     # the same tokens as the in-process engine for the same seeds before any update (same weights and prompts)
     engine_watch, _ = engine_run
     same = np.mean([a == b for a, b in zip(engine_watch.responses[0], watch.responses[0])])
@@ -164,5 +165,6 @@ def test_eval_init_through_servers_pushes_the_runs_weights_first(tmp_path, serve
     code = main(["eval", "--init", str(trained.out), *OVERRIDES, f"out_dir={tmp_path / 'eval'}", "checkpoint_every=1",
                  "sampler.backend=openai_server", f"sampler.server.base_urls=[{urls}]", "sampler.server.model=tiny"])
     assert code == 0
-    assert [ServerWeightSync().served_version(s.url) for s in servers] == ["1", "1"]
+    labels = [ServerWeightSync().served_version(s.url) for s in servers]
+    assert labels[0] == labels[1] and labels[0].endswith("-1")  # this eval's own client label, version 1
     assert (tmp_path / "eval" / "sampler_weights").is_dir()
