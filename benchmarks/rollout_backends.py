@@ -1,7 +1,7 @@
 """Rollout speed of every sampler backend on the CPU recipe (tiny Qwen3-VL, Maze2D easy), same seeds for all.
 
 Per backend — transformers (``hf``), the in-process vLLM engine, one and two vLLM servers (started here,
-loopback, with ``vlenvs-train serve``'s flags):
+loopback, with ``vlenvs-train serve``'s flags, fresh for each backend):
 
 1. greedy evaluation: env-steps/s over ``--episodes`` held-out episodes at each ``--envs`` batch size;
 2. sampled GRPO (the recipe's 8 groups x 8 envs, temperature 1): ``--iterations`` iterations through the Trainer,
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import importlib.util
 import json
 import statistics
@@ -88,16 +89,19 @@ def main() -> None:
             if backend.startswith("server"):
                 from vlenvs_train.policies.vllm_server import start_vllm_server
 
-                want = int(backend[-1])
-                while len(servers) < want:
-                    servers.append(start_vllm_server(model, tmp / f"server{len(servers)}.log", served_name="tiny"))
-                urls = ", ".join(s.url for s in servers[:want])
+                servers += [start_vllm_server(model, tmp / f"{backend}-{k}.log", served_name="tiny")
+                            for k in range(int(backend[-1]))]
+                urls = ", ".join(s.url for s in servers)
                 overrides += [f"sampler.server.base_urls=[{urls}]", "sampler.server.model=tiny"]
             run_config = load_recipe("maze2d_tiny_cpu", overrides)
             policy = make_sampler(run_config.sampler, run_config.model, weight_sync_dir=tmp / f"sync-{backend}")
             rates = [eval_rate(policy, run_config, args.episodes, b) for b in args.envs]
             del policy  # the engine's memory before the trainer makes its own
+            gc.collect()
             split = grpo_split(overrides, tmp / f"grpo-{backend}", args.iterations)
+            for s in servers:  # the next backend starts from fresh servers (these hold this run's trained weights)
+                s.stop()
+            servers.clear()
             rows.append([backend, *rates, split["steps_per_s"], split["tokens_per_s"], split["rollout_s"],
                          split["update_s"], split["sync_s"]])
             print(f"{backend}: {rows[-1][1:]}", flush=True)

@@ -104,10 +104,6 @@ def test_test_kwargs_add_a_test_env_evaluation_after_sft_and_grpo(tmp_path, tiny
 
 
 def test_split_passes_through_env_kwargs_when_the_env_has_it():
-    from vlenvs.envs.maze2d.config import Maze2DConfig
-
-    if "split" not in Maze2DConfig.__dataclass_fields__:
-        pytest.skip("Maze2D has no split option on this branch")
     config = load_recipe("maze2d_tiny_cpu", ["env.kwargs.split=train", "eval.test_kwargs={split: test}"])
     assert config.env.kwargs["split"] == "train" and config.test_env().kwargs["split"] == "test"
 
