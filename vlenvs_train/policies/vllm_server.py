@@ -17,7 +17,8 @@
   (:mod:`~vlenvs_train.policies.server_sync`). Those endpoints let any client change the weights: bind to
   127.0.0.1 (the default) or a private network only.
 
-A server is stopped by its PID (SIGTERM, then SIGKILL after a grace period).
+A server started here is its own process group, stopped as a whole (SIGTERM, then SIGKILL after a grace period),
+so no engine-core process outlives it.
 """
 
 from __future__ import annotations
@@ -116,27 +117,36 @@ def serve_command(model: str | Path, config: ServeConfig = ServeConfig()) -> tup
 
 @dataclass
 class VLLMServer:
-    """A running server process: ``url`` is its OpenAI API root; :meth:`stop` ends it by PID."""
+    """A running server (its own process group): ``url`` is its OpenAI API root; :meth:`stop` ends the group."""
 
     process: subprocess.Popen
     url: str
     log_path: Path
 
     def stop(self, grace_s: float = 60.0) -> None:
+        """SIGTERM to the server's process group (the API server and its engine-core process), SIGKILL after
+        ``grace_s``."""
         if self.process.poll() is not None:
+            self._signal_group(signal.SIGKILL)  # the API server is gone: make sure its engine core is too
             return
-        os.kill(self.process.pid, signal.SIGTERM)
+        self._signal_group(signal.SIGTERM)
         try:
             self.process.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
+            self._signal_group(signal.SIGKILL)
             self.process.wait()
+        self._signal_group(signal.SIGKILL)
 
     def kill(self) -> None:
-        """SIGKILL, no grace (tests of a server dying mid-run)."""
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        """SIGKILL the whole process group, no grace (tests of a server dying mid-run)."""
+        self._signal_group(signal.SIGKILL)
+        self.process.wait()
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.process.pid, sig)  # the server is its own session: its group id is its pid
+        except ProcessLookupError:
+            pass
 
     def __enter__(self) -> VLLMServer:
         return self
@@ -157,7 +167,8 @@ def start_vllm_server(model: str | Path, log_path: str | Path, *, served_name: s
     argv, env = serve_command(model, config)
     log_path = Path(log_path)
     with open(log_path, "w") as out:
-        proc = subprocess.Popen([*argv, *extra_args], stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen([*argv, *extra_args], stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)  # its own process group: stop() reaches the engine core
     server = VLLMServer(proc, f"http://{config.host}:{config.port}/v1", log_path)
     deadline = time.monotonic() + startup_timeout_s
     while True:

@@ -7,6 +7,8 @@ stopped by its PID.
 
 from __future__ import annotations
 
+import os
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -112,9 +114,11 @@ def server(tiny_model_path, tmp_path_factory):
     from vlenvs_train.policies.vllm_server import start_vllm_server
 
     log = tmp_path_factory.mktemp("vllm-server") / "server.log"
-    with start_vllm_server(tiny_model_path, log, served_name="tiny") as running:  # stopped by its PID on exit
+    with start_vllm_server(tiny_model_path, log, served_name="tiny") as running:  # its process group stopped on exit
         yield running.url
     assert running.process.poll() is not None
+    with pytest.raises(ProcessLookupError):  # no engine-core process outlives the server
+        os.killpg(running.process.pid, 0)
 
 
 @pytest.mark.parametrize("temperature", [1.0, 0.0])

@@ -17,6 +17,7 @@ Run where vLLM is installed: ``.venv-vllm/bin/python -m pytest -m vllm tests/vle
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -124,6 +125,8 @@ def test_two_servers_train_like_the_engine_and_survive_a_killed_server(tmp_path,
         syncs.append(1)
         if len(syncs) == 2:
             servers[0].kill()
+            with pytest.raises(ProcessLookupError):  # the whole server went, engine core included
+                os.killpg(servers[0].process.pid, 0)
         version = real_sync(sampler, model)
         if len(syncs) == 3:
             port = int(urls[0].rsplit(":", 1)[1].split("/")[0])
