@@ -126,6 +126,8 @@ class OpenAIServerPolicy:
         processor: the served model's processor or folder/hub id (recommended): multimodal inputs are then
             recorded and the server's prompt tokens verified; ``None`` records the server's tokens only.
         sampling: temperature, reply length, seed, vision-token suppression (sent as ``bad_words``).
+        weight_sync_dir: where synced weights go when ``config.weight_sync_dir`` is unset (the trainer passes
+            ``OUT/sampler_weights``).
     """
 
     def __init__(self, config: ServerConfig = ServerConfig(), processor: Any = None,
@@ -138,7 +140,7 @@ class OpenAIServerPolicy:
         self._lock = threading.Lock()  # guards the counters and versions below: calls may come from several threads
         self._next_url = 0
         self._calls = 0
-        sync_dir = weight_sync_dir or config.weight_sync_dir
+        sync_dir = config.weight_sync_dir or weight_sync_dir  # the config's folder, else the caller's default
         # absolute: the servers resolve the path from their own working directory
         self.weight_sync_dir = Path(sync_dir).expanduser().resolve() if sync_dir else None
         self._label_prefix = secrets.token_hex(4)  # this client's weight labels: <prefix>-<version>

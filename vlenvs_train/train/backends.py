@@ -77,7 +77,7 @@ def make_sampler(config: SamplerConfig, model_config: ModelConfig, model: Any = 
         if "base_urls" in server:
             server["base_urls"] = tuple(server["base_urls"])
         return OpenAIServerPolicy(ServerConfig(**server), processor or str(model_path(model_config)), sampling,
-                                  weight_sync_dir=server.get("weight_sync_dir") or weight_sync_dir)
+                                  weight_sync_dir=weight_sync_dir)
     raise invalid_choice("sampler.backend", config.backend, ("hf", "vllm_engine", "openai_server"))
 
 
