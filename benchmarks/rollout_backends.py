@@ -96,7 +96,9 @@ def main() -> None:
             run_config = load_recipe("maze2d_tiny_cpu", overrides)
             policy = make_sampler(run_config.sampler, run_config.model, weight_sync_dir=tmp / f"sync-{backend}")
             rates = [eval_rate(policy, run_config, args.episodes, b) for b in args.envs]
-            del policy  # the engine's memory before the trainer makes its own
+            if hasattr(policy, "close"):
+                policy.close()  # the engine's memory before the trainer makes its own
+            del policy
             gc.collect()
             split = grpo_split(overrides, tmp / f"grpo-{backend}", args.iterations)
             for s in servers:  # the next backend starts from fresh servers (these hold this run's trained weights)

@@ -1,8 +1,9 @@
 """Canonical messages -> prompt text, token ids and multimodal tensors, with the model's own processor.
 
-Every token-level backend goes through :class:`PromptEncoder`: the transformers backend generates from its
-output; the vLLM backends send the same text (engine) or messages (server) and check that the sampler's
-prompt tokens equal the encoder's, so the recorded multimodal tensors belong to exactly those tokens.
+The transformers backend generates from :class:`PromptEncoder`'s output, and the trainer encodes SFT examples with
+it. The vLLM engine renders the chat template text with it and leaves tokenization and image processing to vLLM
+(recording vLLM's rendering); the server client checks the server's prompt tokens against the encoder's, so the
+multimodal tensors it records belong to exactly those tokens.
 """
 
 from __future__ import annotations

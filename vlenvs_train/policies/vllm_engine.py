@@ -1,8 +1,11 @@
 """The in-process vLLM engine backend: ``vllm.LLM`` with ``multi_modal_data``, token ids and log-probs, and
 weight updates from the trainer without a restart.
 
-Prompts are rendered once by the model's own processor (:class:`PromptEncoder`) and sent as text + images;
-vLLM's prompt tokens are checked against the processor's, whose multimodal tensors are recorded. The
+vLLM is the source of truth for the model's inputs: each prompt (chat template text + images) is rendered once,
+by vLLM's own renderer (its tokenizer and multimodal processor), and that rendering is both what the engine
+generates from and what is recorded for the trainer: the prompt ids, and the image tensors exactly as the model
+sees them (vLLM may ship raw ``uint8`` patches and normalise them inside the model; the recorded
+``pixel_values`` go through that same vLLM normalisation module). Images are never processed twice. The
 engine runs with ``logprobs_mode="processed_logprobs"``, so log-probs are those of the distribution it
 sampled from (temperature applied, vision tokens suppressed via ``bad_words``), which is what
 :func:`~vlenvs_train.policies.scoring.response_logprobs` recomputes.
@@ -14,6 +17,7 @@ vLLM is imported only when a :class:`VLLMEnginePolicy` is made. Scripts using it
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +51,9 @@ class VLLMEngineConfig:
     """Run the engine core in this process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``): weight updates are direct."""
     seed: int = 0
     """Engine seed."""
+    mm_cache_gib: float = 1.0
+    """Size of vLLM's multimodal processor cache (``mm_processor_cache_gb``), which saves re-processing an image
+    seen before (history images, unchanged frames)."""
     max_num_batched_tokens: int = 32768
     """Tokens the scheduler puts in one engine step. Prompts are never split across steps (chunked prefill is
     off): vLLM's CPU sampler cannot rewind the per-request seeded generator of a split prompt (``RuntimeError:
@@ -60,6 +67,7 @@ class VLLMEngineConfig:
         check_int("max_images_per_prompt", self.max_images_per_prompt, 1, 1000)
         check_float("gpu_memory_utilization", self.gpu_memory_utilization, 0.01, 1.0)
         check_int("kv_cache_gib", self.kv_cache_gib, 1, 4096)
+        check_float("mm_cache_gib", self.mm_cache_gib, 0.0, 4096.0)
         check_int("max_num_batched_tokens", self.max_num_batched_tokens, self.max_model_len, 10_000_000)
 
 
@@ -86,9 +94,17 @@ class VLLMEnginePolicy:
             "limit_mm_per_prompt": {"image": config.max_images_per_prompt, "video": 0},
             "logprobs_mode": "processed_logprobs", "gpu_memory_utilization": config.gpu_memory_utilization,
             "enforce_eager": True, "enable_chunked_prefill": False,
-            "max_num_batched_tokens": config.max_num_batched_tokens, **config.extra})
+            "max_num_batched_tokens": config.max_num_batched_tokens, "mm_processor_cache_gb": config.mm_cache_gib,
+            **config.extra})
+        from vllm.config import set_current_vllm_config
+        from vllm.model_executor.layers.fusion.mm_input_norm import build_mm_input_norm
+
+        with set_current_vllm_config(self.llm.llm_engine.vllm_config):  # the model's own pixel normalisation
+            self._pixel_norm = build_mm_input_norm(self.llm.llm_engine.model_config)
+        self._output_kind = vllm.sampling_params.RequestOutputKind.FINAL_ONLY
         self._vllm = vllm
         self._calls = 0
+        self._lock = threading.Lock()  # one generate at a time: each drives the engine until its requests finish
         self.weight_version = 0
         tokenizer = self.encoder.tokenizer
         vocab = tokenizer.get_vocab()
@@ -115,20 +131,68 @@ class VLLMEnginePolicy:
             n=1, temperature=s.temperature, top_p=1.0, top_k=0, min_p=0.0, repetition_penalty=1.0,
             presence_penalty=0.0, frequency_penalty=0.0, max_tokens=s.max_new_tokens, logprobs=0, seed=seed,
             bad_words=list(VISION_SPECIAL_TOKENS) if s.suppress_vision_tokens else None, skip_special_tokens=True,
+            output_kind=self._output_kind,
         )
+
+    def render(self, messages: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], np.ndarray, dict[str, np.ndarray]]:
+        """vLLM's rendering of one prompt: the engine input, its prompt ids and the trainer's multimodal tensors
+        (``pixel_values`` as the model sees them after vLLM's normalisation, ``image_grid_thw``, and the
+        processor's ``mm_token_type_ids`` when it makes them)."""
+        text, images = self.encoder.render(messages)
+        prompt: dict[str, Any] = {"prompt": text}
+        if images:
+            prompt["multi_modal_data"] = {"image": images}
+        # skip_mm_cache: vLLM's processor-only cache, which returns the tensors of a cached image too (the default
+        # sender cache leaves out those the engine core already holds, and the trainer needs them all)
+        (engine_input,) = self.llm.llm_engine.renderer.render_cmpl([prompt], skip_mm_cache=True)
+        ids = np.asarray(engine_input["prompt_token_ids"], dtype=np.int64)
+        return engine_input, ids, self._mm_inputs(engine_input, ids)
+
+    def _mm_inputs(self, engine_input: Mapping[str, Any], ids: np.ndarray) -> dict[str, np.ndarray]:
+        import torch
+
+        items = (engine_input.get("mm_kwargs") or {}).get("image") or []
+        if not items:
+            return {}
+        if any(item is None for item in items):
+            raise PolicyError("vLLM's renderer returned an image without its tensors (a sender-side cache hit); "
+                              "render with skip_mm_cache=True")
+        fields = items[0].keys()
+        if not {"pixel_values", "image_grid_thw"} <= set(fields):
+            raise PolicyError(f"vLLM's processor returned image fields {sorted(fields)}; expected pixel_values and "
+                              "image_grid_thw (a Qwen-VL style model)")
+        with torch.no_grad():
+            pixels = self._pixel_norm(torch.cat([item["pixel_values"].data for item in items]), torch.float32)
+        mm = {"pixel_values": pixels.numpy(),
+              "image_grid_thw": torch.stack([item["image_grid_thw"].data for item in items]).numpy()}
+        processor = self.encoder.processor
+        if "mm_token_type_ids" in getattr(processor, "model_input_names", ()):
+            mm["mm_token_type_ids"] = np.asarray(processor.create_mm_token_type_ids([ids])[0], dtype=np.int64)
+        return mm
 
     def generate(self, requests: Sequence[PolicyRequest]) -> list[PolicyOutput]:
         if not requests:
             return []
-        encoded = [self.encoder.encode(r.messages) for r in requests]
-        prompts = [{"prompt": e.text, "multi_modal_data": {"image": e.images}} if e.images else {"prompt": e.text}
-                   for e in encoded]
+        with self._lock:
+            return self._generate(requests)
+
+    def _generate(self, requests: Sequence[PolicyRequest]) -> list[PolicyOutput]:
+        rendered = [self.render(r.messages) for r in requests]
         call, self._calls = self._calls, self._calls + 1
-        params = [self._params(k, call) for k in range(len(requests))]
-        results = self.llm.generate(prompts, params, use_tqdm=False)
+        engine = self.llm.llm_engine
+        request_ids = [f"vlenvs-{call}-{k}" for k in range(len(requests))]
+        try:
+            for k, (rid, (engine_input, _, _)) in enumerate(zip(request_ids, rendered)):
+                engine.add_request(rid, engine_input, self._params(k, call))
+            finished: dict[str, Any] = {}
+            while engine.has_unfinished_requests():
+                finished.update((out.request_id, out) for out in engine.step() if out.finished)
+        except BaseException:
+            engine.abort_request(request_ids)
+            raise
         outputs = []
-        for enc, res in zip(encoded, results):
-            self.encoder.check_same_prompt(enc.prompt_ids, res.prompt_token_ids, "vLLM")
+        for rid, (_, prompt_ids, mm) in zip(request_ids, rendered):
+            res = finished[rid]
             comp = res.outputs[0]
             ids = list(comp.token_ids)
             if comp.logprobs is None or len(comp.logprobs) != len(ids):
@@ -136,8 +200,8 @@ class VLLMEnginePolicy:
                                   f"entries for {len(ids)} tokens")
             logprobs = [step[t].logprob for t, step in zip(ids, comp.logprobs)]
             outputs.append(PolicyOutput(
-                text=comp.text, prompt_ids=enc.prompt_ids, response_ids=np.asarray(ids, dtype=np.int64),
-                logprobs=np.asarray(logprobs, dtype=np.float32), mm_inputs=enc.mm_inputs,
+                text=comp.text, prompt_ids=prompt_ids, response_ids=np.asarray(ids, dtype=np.int64),
+                logprobs=np.asarray(logprobs, dtype=np.float32), mm_inputs=mm,
                 finish_reason="length" if comp.finish_reason == "length" else "stop", weight_version=self.weight_version,
             ))
         return check_outputs(requests, outputs, "VLLMEnginePolicy")
@@ -159,3 +223,9 @@ class VLLMEnginePolicy:
         self.weight_version += 1
         return self.weight_version
 
+    def close(self) -> None:
+        """Shut the engine core down now (its memory, and its process when not in-process), instead of when
+        garbage collection gets to it; the policy cannot generate afterwards. Idempotent."""
+        llm = self.__dict__.pop("llm", None)
+        if llm is not None:
+            llm.llm_engine.engine_core.shutdown()

@@ -53,7 +53,12 @@ def hf_model(tiny_model_path):
 def engine(tiny_model_path):
     from vlenvs_train.policies.vllm_engine import VLLMEnginePolicy
 
-    return VLLMEnginePolicy(tiny_model_path, SamplingConfig(max_new_tokens=12, seed=0))
+    engine = VLLMEnginePolicy(tiny_model_path, SamplingConfig(max_new_tokens=12, seed=0))
+    yield engine
+    engine.close()  # the engine core shuts down now, not at garbage collection
+    engine.close()  # idempotent
+    with pytest.raises(AttributeError):
+        engine.generate(requests(1))
 
 
 @pytest.mark.parametrize("temperature", [1.0, 0.7, 0.0])
@@ -140,9 +145,10 @@ def test_server_plays_maze2d_with_failover(server, tiny_model_path):
 
 
 def test_engine_multi_turn_prompts_are_the_samplers_tokens_and_images(engine):
-    """Token-in/token-out on a multi-turn Maze2D episode with history images: for every turn, the prompt ids the
-    trainer re-scores are vLLM's own rendering of that prompt, and the image tensors are vLLM's (vLLM keeps raw
-    uint8 patches and normalises them inside the model with the processor's mean/std: applied here)."""
+    """Token-in/token-out on a multi-turn Maze2D episode with history images: what the engine records for the
+    trainer is vLLM's single rendering of each prompt (the engine generates from exactly that input), and it equals
+    the model's own transformers processor: same prompt ids, image grids, token types, and pixel values (vLLM
+    ships raw uint8 patches and normalises them in the model; the recorded ones went through that normalisation)."""
     engine.sampling = SamplingConfig(max_new_tokens=8, seed=0)
     seen = []
     real = engine.generate
@@ -159,23 +165,28 @@ def test_engine_multi_turn_prompts_are_the_samplers_tokens_and_images(engine):
                          num_episodes=2)
     finally:
         del engine.generate
-    improc = engine.encoder.processor.image_processor
-    mean, std = np.asarray(improc.image_mean), np.asarray(improc.image_std)
-    renderer = engine.llm.llm_engine.renderer
     multi = 0
     for enc, out in seen:
-        (rendered,) = renderer.render_cmpl([{"prompt": enc.text, "multi_modal_data": {"image": enc.images}}],
-                                           skip_mm_cache=True)
-        assert np.array_equal(np.asarray(rendered["prompt_token_ids"]), out.prompt_ids)
-        items = rendered["mm_kwargs"]["image"]
-        multi += len(items) > 1
-        raw = torch.cat([item["pixel_values"].data for item in items]).numpy().astype(np.float64)
-        channel = np.arange(raw.shape[1]) // (raw.shape[1] // 3)  # patches are (channel, time, h, w) flattened
-        normalised = (raw * improc.rescale_factor - mean[channel]) / std[channel]
-        assert np.abs(normalised - out.mm_inputs["pixel_values"]).max() < 1e-5
-        grid = torch.stack([item["image_grid_thw"].data for item in items]).numpy()
-        assert np.array_equal(grid, out.mm_inputs["image_grid_thw"])
+        assert np.array_equal(out.prompt_ids, enc.prompt_ids)
+        assert set(out.mm_inputs) == set(enc.mm_inputs) == {"pixel_values", "image_grid_thw", "mm_token_type_ids"}
+        multi += len(out.mm_inputs["image_grid_thw"]) > 1
+        assert out.mm_inputs["pixel_values"].dtype == np.float32
+        assert np.abs(out.mm_inputs["pixel_values"] - enc.mm_inputs["pixel_values"]).max() < 1e-5
+        for key in ("image_grid_thw", "mm_token_type_ids"):
+            assert np.array_equal(out.mm_inputs[key], enc.mm_inputs[key])
     assert multi > 0  # some prompts carried history images
+
+
+def test_engine_records_every_image_when_vllm_has_cached_it(engine):
+    """A repeated image (an unchanged frame, a history image) is a cache hit in vLLM's processor cache; its tensors
+    are still recorded for the trainer."""
+    engine.sampling = SamplingConfig(max_new_tokens=4, seed=0)
+    batch = requests(3, seed=9)
+    first, again = engine.generate(batch), engine.generate(batch)
+    for a, b in zip(first, again):
+        assert set(a.mm_inputs) == set(b.mm_inputs) and a.mm_inputs
+        for key in a.mm_inputs:
+            assert np.array_equal(a.mm_inputs[key], b.mm_inputs[key])
 
 
 def live_group_members(pgid: int) -> list[int]:

@@ -55,6 +55,7 @@ BAD = {
     "agent.invalid_penalty='0.5'": "invalid agent.invalid_penalty '0.5'; expected a number",
     "progress=maybe": "invalid progress 'maybe'; expected true or false",
     "sampler.vllm.max_model_len=8": r"sampler.vllm: invalid max_model_len 8; expected an integer in \[16, ",
+    "sampler.vllm.mm_cache_gib=-1": r"sampler.vllm: invalid mm_cache_gib -1",
     "sampler.server.base_urls=[ftp://host]": "sampler.server: invalid base URL 'ftp://host'",
     "sampler.server.timeout_s='5'": "invalid sampler.server.timeout_s '5'; expected a number",
     "model.tiny.architecture=llama": "invalid model.tiny.architecture 'llama'; valid choices: 'qwen2_5_vl', 'qwen3_vl'",
