@@ -1,9 +1,10 @@
 """Rollout speed of every sampler backend on the CPU recipe (tiny Qwen3-VL, Maze2D easy), same seeds for all.
 
 Per backend — transformers (``hf``), the in-process vLLM engine, one and two vLLM servers (started here,
-loopback, with ``vlenvs-train serve``'s flags, fresh for each backend):
+loopback, with ``vlenvs-train serve``'s flags; ``server1`` uses the first of them):
 
-1. greedy evaluation: env-steps/s over ``--episodes`` held-out episodes at each ``--envs`` batch size;
+1. greedy evaluation: env-steps/s over ``--episodes`` held-out episodes at each ``--envs`` batch size, the
+   median of ``--repeats`` rounds in which the backends alternate (this box is shared and noisy);
 2. sampled GRPO (the recipe's 8 groups x 8 envs, temperature 1): ``--iterations`` iterations through the Trainer,
    split into rollout / update / weight-sync seconds (medians over the iterations), env-steps/s and
    generated tokens/s of the rollouts.
@@ -11,7 +12,7 @@ loopback, with ``vlenvs-train serve``'s flags, fresh for each backend):
 Run it in the vLLM environment (``bash scripts/setup_vllm_env.sh``): ``.venv-vllm/bin/python
 benchmarks/rollout_backends.py``; without vLLM only ``hf`` runs. Prints a Markdown table and the machine's context.
 
-    python benchmarks/rollout_backends.py [--episodes 200] [--envs 100 256] [--iterations 3]
+    python benchmarks/rollout_backends.py [--episodes 200] [--envs 100 256] [--repeats 3] [--iterations 3]
                                           [--backends hf vllm_engine server1 server2]
 """
 
@@ -66,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--envs", type=int, nargs="+", default=[100, 256])
+    parser.add_argument("--repeats", type=int, default=3, help="greedy rounds; the backends alternate within each")
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     args = parser.parse_args()
@@ -78,42 +80,50 @@ def main() -> None:
     from vlenvs_train.train.backends import make_sampler, model_path
     from vlenvs_train.train.config import load_recipe
 
-    config = load_recipe("maze2d_tiny_cpu")
-    model = model_path(config.model)
+    model = model_path(load_recipe("maze2d_tiny_cpu").model)
     tmp = Path(tempfile.mkdtemp(prefix="rollout-backends-"))
+    n_servers = max((int(b[-1]) for b in backends if b.startswith("server")), default=0)
     servers = []
-    rows = []
     try:
-        for backend in backends:
-            overrides = [f"sampler.backend={'openai_server' if backend.startswith('server') else backend}"]
-            if backend.startswith("server"):
-                from vlenvs_train.policies.vllm_server import start_vllm_server
+        if n_servers:
+            from vlenvs_train.policies.vllm_server import start_vllm_server
 
-                servers += [start_vllm_server(model, tmp / f"{backend}-{k}.log", served_name="tiny")
-                            for k in range(int(backend[-1]))]
-                urls = ", ".join(s.url for s in servers)
-                overrides += [f"sampler.server.base_urls=[{urls}]", "sampler.server.model=tiny"]
-            run_config = load_recipe("maze2d_tiny_cpu", overrides)
-            policy = make_sampler(run_config.sampler, run_config.model, weight_sync_dir=tmp / f"sync-{backend}")
-            rates = [eval_rate(policy, run_config, args.episodes, b) for b in args.envs]
+            servers = [start_vllm_server(model, tmp / f"server-{k}.log", served_name="tiny") for k in range(n_servers)]
+        overrides = {}
+        for backend in backends:  # "serverN" uses the first N servers
+            overrides[backend] = [f"sampler.backend={'openai_server' if backend.startswith('server') else backend}"]
+            if backend.startswith("server"):
+                urls = ", ".join(s.url for s in servers[:int(backend[-1])])
+                overrides[backend] += [f"sampler.server.base_urls=[{urls}]", "sampler.server.model=tiny"]
+        # greedy: every backend's policy built once, then rounds in which the backends alternate (a noisy box
+        # loads them alike); the median round per backend and batch size
+        policies = {b: make_sampler(load_recipe("maze2d_tiny_cpu", overrides[b]).sampler,
+                                    load_recipe("maze2d_tiny_cpu").model, weight_sync_dir=tmp / f"sync-{b}")
+                    for b in backends}
+        config = load_recipe("maze2d_tiny_cpu")
+        rates: dict[str, dict[int, list[float]]] = {b: {n: [] for n in args.envs} for b in backends}
+        for _ in range(args.repeats):
+            for n in args.envs:
+                for backend, policy in policies.items():
+                    rates[backend][n].append(eval_rate(policy, config, args.episodes, n))
+        for policy in policies.values():
             if hasattr(policy, "close"):
                 policy.close()  # the engine's memory before the trainer makes its own
-            del policy
-            gc.collect()
-            split = grpo_split(overrides, tmp / f"grpo-{backend}", args.iterations)
-            for s in servers:  # the next backend starts from fresh servers (these hold this run's trained weights)
-                s.stop()
-            servers.clear()
-            rows.append([backend, *rates, split["steps_per_s"], split["tokens_per_s"], split["rollout_s"],
-                         split["update_s"], split["sync_s"]])
+        policies.clear()
+        gc.collect()
+        rows = []
+        for backend in backends:  # GRPO through the Trainer (which pushes its initial weights to the servers)
+            split = grpo_split(overrides[backend], tmp / f"grpo-{backend}", args.iterations)
+            rows.append([backend, *[statistics.median(rates[backend][n]) for n in args.envs], split["steps_per_s"],
+                         split["tokens_per_s"], split["rollout_s"], split["update_s"], split["sync_s"]])
             print(f"{backend}: {rows[-1][1:]}", flush=True)
     finally:
         for s in servers:
             s.stop()
     headers = ["backend", *[f"greedy env-steps/s ({b} envs)" for b in args.envs], "GRPO rollout env-steps/s",
                "GRPO rollout tokens/s", "rollout s/iter", "update s/iter", "weight sync s/iter"]
-    print(f"\n{args.episodes} greedy episodes per batch size; GRPO: {args.iterations} iterations of 8 groups x 8 "
-          "envs at temperature 1 (medians)\n")
+    print(f"\n{args.episodes} greedy episodes per batch size, median of {args.repeats} rounds (backends alternating); "
+          f"GRPO: {args.iterations} iterations of 8 groups x 8 envs at temperature 1 (medians)\n")
     print(table(headers, rows))
     print("\n" + machine_context())
 
