@@ -47,7 +47,8 @@ def test_train_rows_log_the_diagnostics_of_what_was_played(tmp_path, tiny_model_
         returns = np.array([e.total_reward for e in episodes])
         groups = np.arange(len(episodes)) // 3
         signal = np.mean([np.ptp(returns[groups == g]) > 0 for g in range(3)])
-        adv = np.concatenate(turn_advantages([[r.reward for r in e.records] for e in episodes], groups, "episode"))
+        adv = np.concatenate(turn_advantages([[r.reward for r in e.records] for e in episodes], groups, "episode",
+                                                 scale=config.grpo.advantage_scale))
         replies = [r.output for e in episodes for r in e.records]
         assert row["signal_frac"] == pytest.approx(signal)
         assert row["adv_abs_mean"] == pytest.approx(np.abs(adv).mean())
@@ -116,4 +117,4 @@ def test_token_sum_norm_constant_is_the_most_tokens_an_episode_can_have(tmp_path
     # SMALL: sampler.max_new_tokens=4, env.kwargs.max_steps=3
     assert trainer(["grpo.loss_agg=token_sum_norm"])._norm_tokens() == 4 * 3
     assert trainer(["grpo.loss_agg=token_sum_norm", "grpo.norm_tokens=50"])._norm_tokens() == 50
-    assert trainer([])._norm_tokens() is None
+    assert trainer(["grpo.loss_agg=token_mean"])._norm_tokens() is None  # only token_sum_norm has a constant
