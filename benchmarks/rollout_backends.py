@@ -80,7 +80,8 @@ def main() -> None:
     from vlenvs_train.train.backends import make_sampler, model_path
     from vlenvs_train.train.config import load_recipe
 
-    model = model_path(load_recipe("maze2d_tiny_cpu").model)
+    config = load_recipe("maze2d_tiny_cpu")
+    model = model_path(config.model)
     tmp = Path(tempfile.mkdtemp(prefix="rollout-backends-"))
     n_servers = max((int(b[-1]) for b in backends if b.startswith("server")), default=0)
     servers = []
@@ -97,10 +98,9 @@ def main() -> None:
                 overrides[backend] += [f"sampler.server.base_urls=[{urls}]", "sampler.server.model=tiny"]
         # greedy: every backend's policy built once, then rounds in which the backends alternate (a noisy box
         # loads them alike); the median round per backend and batch size
-        policies = {b: make_sampler(load_recipe("maze2d_tiny_cpu", overrides[b]).sampler,
-                                    load_recipe("maze2d_tiny_cpu").model, weight_sync_dir=tmp / f"sync-{b}")
+        policies = {b: make_sampler(load_recipe("maze2d_tiny_cpu", overrides[b]).sampler, config.model,
+                                    weight_sync_dir=tmp / f"sync-{b}")
                     for b in backends}
-        config = load_recipe("maze2d_tiny_cpu")
         rates: dict[str, dict[int, list[float]]] = {b: {n: [] for n in args.envs} for b in backends}
         for _ in range(args.repeats):
             for n in args.envs:
