@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--served-name", default="model", help="the model name clients send (sampler.server.model)")
     serve.add_argument("--dtype", default="float32", help="weights/compute dtype (float32 matches the trainer)")
     serve.add_argument("--no-train", action="store_true", help="no weight-sync endpoints (evaluation only)")
+    serve.add_argument("--worker-process", action="store_true",
+                       help="CPU: keep vLLM's separate, busy-polling worker process (default: the worker runs in the "
+                            "engine-core process, 2x faster on a shared 2-core box)")
     serve.add_argument("--allow-remote-weight-updates", action="store_true",
                        help="a trainable server on a non-loopback --host (private networks only)")
     return parser
@@ -151,6 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
                                  "serve runs/maze2d_tiny_cpu/model --port 8000")
     config = ServeConfig(host=args.host, port=args.port, device=args.device, served_name=args.served_name,
                          dtype=args.dtype, trainable=not args.no_train,
+                         worker_in_engine_process=not args.worker_process,
                          allow_remote_weight_updates=args.allow_remote_weight_updates)
     if args.overrides and not os.path.isdir(args.overrides[0]):
         raise InvalidConfigError(f"serve: model folder {args.overrides[0]!r} does not exist (a Hugging Face model "

@@ -16,6 +16,7 @@ and the server's prompt tokens are checked against them (so the trainer can re-s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import secrets
 import threading
@@ -254,7 +255,10 @@ class OpenAIServerPolicy:
     async def agenerate(self, requests: Sequence[PolicyRequest]) -> list[PolicyOutput]:
         import httpx
 
-        encoded = [self.encoder.encode(r.messages) if self.encoder else None for r in requests]
+        # the local processor pass (the trainer's image tensors) runs in a thread while the requests are in
+        # flight: the servers' prompt processing and ours overlap instead of ours delaying the first request
+        encoding = (asyncio.ensure_future(asyncio.to_thread(self._encode_all, requests))
+                    if self.encoder is not None else None)
         headers = {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
         limits = httpx.Limits(max_connections=self.config.max_concurrency)
         async with httpx.AsyncClient(headers=headers, limits=limits, timeout=self.config.timeout_s,
@@ -266,15 +270,25 @@ class OpenAIServerPolicy:
             with self._lock:  # every batch re-reads each server's label first (a server may have restarted since)
                 if self._weights is not None:
                     self._served = {url: None for url in self.config.base_urls}
-            tasks = [self._one(client, gate, k, r, enc, start + k, call) for k, (r, enc) in
-                     enumerate(zip(requests, encoded))]
+            tasks = [self._one(client, gate, k, r, start + k, call) for k, r in enumerate(requests)]
             results = await asyncio.gather(*tasks, return_exceptions=True)
+        encoded = await encoding if encoding is not None else None  # (a thread cannot be cancelled: wait for it)
         failed = [(k, e) for k, e in enumerate(results) if isinstance(e, BaseException)]
         if failed:
             k, err = failed[0]
             raise PolicyError(f"{len(failed)} of {len(requests)} requests of the batch failed (first: request {k}): "
                               f"{err}") from (err if isinstance(err, Exception) else None)
-        return check_outputs(requests, results, "OpenAIServerPolicy")  # type: ignore[arg-type]
+        outputs = []
+        for k, (out, url) in enumerate(results):  # type: ignore[misc]
+            if encoded is not None:
+                self.encoder.check_same_prompt(encoded[k].prompt_ids, out.prompt_ids, f"the server at {url}")
+                out = dataclasses.replace(out, mm_inputs=encoded[k].mm_inputs)
+            outputs.append(out)
+        return check_outputs(requests, outputs, "OpenAIServerPolicy")
+
+    def _encode_all(self, requests: Sequence[PolicyRequest]) -> list[Any]:
+        assert self.encoder is not None
+        return [self.encoder.encode(r.messages) for r in requests]
 
     # ------------------------------------------------------------ internals
     def _tls(self) -> Any:
@@ -323,8 +337,9 @@ class OpenAIServerPolicy:
         raise PolicyError("could not list the served models at any base URL (is the server running?): "
                           + "; ".join(errors))
 
-    async def _one(self, client: Any, gate: asyncio.Semaphore, k: int, request: PolicyRequest, enc: Any,
-                   url_index: int, call: int) -> PolicyOutput:
+    async def _one(self, client: Any, gate: asyncio.Semaphore, k: int, request: PolicyRequest,
+                   url_index: int, call: int) -> tuple[PolicyOutput, str]:
+        """Request ``k``'s reply (its multimodal inputs are added by the caller) and the URL that gave it."""
         import httpx
 
         body = self._body(request, k, call)
@@ -359,13 +374,10 @@ class OpenAIServerPolicy:
                     self._served[url] = None  # verify it again before its next request (it may restart)
                     self.counters["failed_attempts"] += 1
                 continue
-            prompt_ids = np.asarray(prompt, dtype=np.int64)
-            if enc is not None:
-                self.encoder.check_same_prompt(enc.prompt_ids, prompt, f"the server at {url}")
-            return PolicyOutput(text=text, prompt_ids=prompt_ids, response_ids=np.asarray(ids, dtype=np.int64),
+            return PolicyOutput(text=text, prompt_ids=np.asarray(prompt, dtype=np.int64),
+                                response_ids=np.asarray(ids, dtype=np.int64),
                                 logprobs=np.asarray(logprobs, dtype=np.float32),
-                                mm_inputs=enc.mm_inputs if enc is not None else {},
-                                finish_reason="length" if finish == "length" else "stop", weight_version=version)
+                                finish_reason="length" if finish == "length" else "stop", weight_version=version), url
         raise PolicyError(f"request {k} failed after {self.config.max_retries + 1} attempts on "
                           f"{', '.join(urls)}; the server looks gone or broken. Errors: " + " | ".join(errors))
 

@@ -153,6 +153,9 @@ def test_serve_command_has_the_cpu_flags_and_the_weight_sync_hooks(tmp_path):
                  "--host 127.0.0.1", "--worker-extension-cls vlenvs_train.policies.vllm_worker.WeightSyncExtension"):
         assert flag in joined
     assert env["VLLM_SERVER_DEV_MODE"] == "1" and "VLLM_CPU_KVCACHE_SPACE" in env
+    assert env["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"  # CPU: no busy-polling worker process
+    _, env = serve_command(tmp_path, ServeConfig(worker_in_engine_process=False))
+    assert env.get("VLLM_ENABLE_V1_MULTIPROCESSING") == os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING")
     argv, env = serve_command(tmp_path, ServeConfig(device="gpu", trainable=False))
     assert "--no-enable-chunked-prefill" not in argv and "--gpu-memory-utilization" in argv
     assert "--worker-extension-cls" not in argv and env.get("VLLM_SERVER_DEV_MODE") == os.environ.get("VLLM_SERVER_DEV_MODE")
