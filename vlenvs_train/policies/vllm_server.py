@@ -20,7 +20,7 @@
   127.0.0.1 (the default) or a private network only.
 
 A server started here is its own process group, stopped as a whole (SIGTERM, then SIGKILL after a grace period),
-so no engine-core process outlives it.
+so no engine-core process outlives it; it also gets SIGTERM if the process that started it dies.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -165,12 +166,28 @@ class VLLMServer:
         self.stop()
 
 
+def exit_with_parent(parent_pid: int) -> Callable[[], None]:
+    """A ``preexec_fn`` that makes the child get SIGTERM when this process dies, even by SIGKILL (Linux's
+    ``PR_SET_PDEATHSIG``; elsewhere a no-op). Linux sends it when the *thread* that started the child ends: start
+    servers from a thread that lives as long as they should."""
+    def arm() -> None:  # runs in the child, between fork and exec
+        if not sys.platform.startswith("linux"):
+            return
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+    return arm
+
+
 def start_vllm_server(model: str | Path, log_path: str | Path, *, served_name: str = "model", port: int | None = None,
                       config: ServeConfig | None = None, startup_timeout_s: float = 300.0,
                       extra_args: tuple[str, ...] = ()) -> VLLMServer:
     """Start a server (:func:`serve_command`) as a child process and wait until ``/v1/models`` answers; ``config``
     defaults to :class:`ServeConfig` (127.0.0.1) with ``served_name`` and ``port`` (default: a free one), which
-    are ignored when ``config`` is given."""
+    are ignored when ``config`` is given. The server stops when this process dies, however it dies
+    (:func:`exit_with_parent`): a killed trainer or test leaves no server behind holding memory and a port."""
     import httpx
 
     config = config or ServeConfig(served_name=served_name, port=port or free_port())
@@ -178,7 +195,8 @@ def start_vllm_server(model: str | Path, log_path: str | Path, *, served_name: s
     log_path = Path(log_path)
     with open(log_path, "w") as out:
         proc = subprocess.Popen([*argv, *extra_args], stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)  # its own process group: stop() reaches the engine core
+                                start_new_session=True,  # its own process group: stop() reaches the engine core
+                                preexec_fn=exit_with_parent(os.getpid()))
     server = VLLMServer(proc, f"http://{config.host}:{config.port}/v1", log_path)
     deadline = time.monotonic() + startup_timeout_s
     while True:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -193,3 +196,31 @@ def test_requests_bring_a_restarted_server_up_to_date_and_fail_over_from_a_dead_
     outputs = policy.generate(requests)
     assert [o.weight_version for o in outputs] == [1] * 4 and fake.version == policy.label(1)
     assert policy.counters["resyncs"] == 1 and policy.counters["failed_attempts"] >= 2  # the dead URL's turns
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_started_server_dies_with_the_process_that_started_it(tmp_path):
+    # the parent starts a long child the way start_vllm_server does, then is SIGKILLed (no cleanup code runs)
+    script = ("import os, subprocess, sys, time\n"
+              "from vlenvs_train.policies.vllm_server import exit_with_parent\n"
+              "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], start_new_session=True,"
+              " preexec_fn=exit_with_parent(os.getpid()))\n"
+              "print(p.pid, flush=True)\ntime.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    assert _alive(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the child outlived its SIGKILLed parent"
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie that nobody reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
