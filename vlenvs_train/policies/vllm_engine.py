@@ -7,7 +7,7 @@ generates from and what is recorded for the trainer: the prompt ids, and the ima
 sees them (vLLM may ship raw ``uint8`` patches and normalise them inside the model; the recorded
 ``pixel_values`` go through that same vLLM normalisation module). Images are never processed twice. The
 engine runs with ``logprobs_mode="processed_logprobs"``, so log-probs are those of the distribution it
-sampled from (temperature applied, vision tokens suppressed via ``bad_words``), which is what
+sampled from (temperature applied, vision tokens suppressed by a logits processor), which is what
 :func:`~vlenvs_train.policies.scoring.response_logprobs` recomputes.
 
 vLLM is imported only when a :class:`VLLMEnginePolicy` is made. Scripts using it need an
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from vlenvs.core.config import check_float, check_int
-from vlenvs_train.policies.base import VISION_SPECIAL_TOKENS, PolicyError, PolicyOutput, PolicyRequest
+from vlenvs_train.policies.base import PolicyError, PolicyOutput, PolicyRequest
 from vlenvs_train.policies.base import SamplingConfig, check_outputs
 from vlenvs_train.policies.encode import PromptEncoder
 from vlenvs_train.policies.sampler import ScoringSpec, read_sampler_state, sampler_state
@@ -89,13 +89,18 @@ class VLLMEnginePolicy:
 
         self.sampling, self.config = sampling, config
         self.encoder = PromptEncoder.from_pretrained(model)
+        from vlenvs_train.models.processor import vision_special_token_ids
+        from vlenvs_train.policies.vllm_logits import SuppressVisionTokens
+
+        # the vision tokens are banned once per engine (not by vLLM tokenizing a bad_words list for every request)
+        processors: list[Any] = [SuppressVisionTokens] if sampling.suppress_vision_tokens else []
         self.llm = vllm.LLM(**{
             "model": str(model), "dtype": config.dtype, "max_model_len": config.max_model_len, "seed": config.seed,
             "limit_mm_per_prompt": {"image": config.max_images_per_prompt, "video": 0},
             "logprobs_mode": "processed_logprobs", "gpu_memory_utilization": config.gpu_memory_utilization,
             "enforce_eager": True, "enable_chunked_prefill": False,
             "max_num_batched_tokens": config.max_num_batched_tokens, "mm_processor_cache_gb": config.mm_cache_gib,
-            **config.extra})
+            "logits_processors": processors, **config.extra})
         from vllm.config import set_current_vllm_config
         from vllm.model_executor.layers.fusion.mm_input_norm import build_mm_input_norm
 
@@ -106,16 +111,14 @@ class VLLMEnginePolicy:
         self._calls = 0
         self._lock = threading.Lock()  # one generate at a time: each drives the engine until its requests finish
         self.weight_version = 0
-        tokenizer = self.encoder.tokenizer
-        vocab = tokenizer.get_vocab()
-        banned = [vocab[t] for t in VISION_SPECIAL_TOKENS if t in vocab] if sampling.suppress_vision_tokens else []
-        self._banned_ids = tuple(sorted(banned))
+        tokenizer = self.encoder.tokenizer  # the processor's lookup, here for the scoring spec
+        self._banned_ids = tuple(vision_special_token_ids(tokenizer)) if sampling.suppress_vision_tokens else ()
 
     # ------------------------------------------------------------ Sampler protocol
     @property
     def scoring_spec(self) -> ScoringSpec:
         """Processed log-probs (the engine runs with ``logprobs_mode="processed_logprobs"``), the vision
-        special tokens banned (``bad_words``), no penalties (the request's explicit neutral values)."""
+        special tokens banned (:class:`~vlenvs_train.policies.vllm_logits.SuppressVisionTokens`), no penalties (the request's explicit neutral values)."""
         return ScoringSpec(temperature=self.sampling.scoring_temperature, suppressed_ids=self._banned_ids)
 
     def state_dict(self) -> dict[str, Any]:
@@ -130,7 +133,7 @@ class VLLMEnginePolicy:
         return self._vllm.SamplingParams(
             n=1, temperature=s.temperature, top_p=1.0, top_k=0, min_p=0.0, repetition_penalty=1.0,
             presence_penalty=0.0, frequency_penalty=0.0, max_tokens=s.max_new_tokens, logprobs=0, seed=seed,
-            bad_words=list(VISION_SPECIAL_TOKENS) if s.suppress_vision_tokens else None, skip_special_tokens=True,
+            skip_special_tokens=True,  # (vision tokens: banned by the engine's SuppressVisionTokens processor)
             output_kind=self._output_kind,
         )
 

@@ -35,12 +35,13 @@ def requests(n, seed=0):
                                          img(), f"Step {i}." + " go" * i, True)) for i in range(n)]
 
 
-def max_drift(model, encoder, outputs, temperature=1.0):
+def max_drift(model, encoder, outputs, temperature=1.0, suppress=True):
     from vlenvs_train.models.processor import vision_special_token_ids
 
+    banned = vision_special_token_ids(encoder.tokenizer) if suppress else []
     with torch.no_grad():
         lp, mask = response_logprobs(model, outputs, pad_id=encoder.pad_id, temperature=temperature,
-                                     suppress_ids=vision_special_token_ids(encoder.tokenizer))
+                                     suppress_ids=banned)
     return max(float(np.abs(a - o.logprobs).max()) for a, o in zip(unpad(lp, mask), outputs))
 
 
@@ -68,6 +69,8 @@ def test_engine_logprobs_match_rescoring(engine, hf_model, temperature):
     assert all(len(o.response_ids) == len(o.logprobs) > 0 for o in outs)
     assert {"pixel_values", "image_grid_thw", "mm_token_type_ids"} <= set(outs[0].mm_inputs)
     assert max_drift(hf_model, engine.encoder, outs, engine.sampling.scoring_temperature) < TOL
+    if temperature > 0:  # the engine's logits processor does ban the vision tokens: without the ban, drift
+        assert max_drift(hf_model, engine.encoder, outs, engine.sampling.scoring_temperature, suppress=False) > TOL
 
 
 def test_engine_loads_new_weights_without_restart(engine, tiny_model_path):
