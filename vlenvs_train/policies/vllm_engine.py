@@ -111,14 +111,16 @@ class VLLMEnginePolicy:
         self._calls = 0
         self._lock = threading.Lock()  # one generate at a time: each drives the engine until its requests finish
         self.weight_version = 0
-        tokenizer = self.encoder.tokenizer  # the processor's lookup, here for the scoring spec
-        self._banned_ids = tuple(vision_special_token_ids(tokenizer)) if sampling.suppress_vision_tokens else ()
+        # the ids the processor bans (same lookup), for the scoring spec
+        banned = vision_special_token_ids(self.encoder.tokenizer) if sampling.suppress_vision_tokens else []
+        self._banned_ids = tuple(banned)
 
     # ------------------------------------------------------------ Sampler protocol
     @property
     def scoring_spec(self) -> ScoringSpec:
         """Processed log-probs (the engine runs with ``logprobs_mode="processed_logprobs"``), the vision
-        special tokens banned (:class:`~vlenvs_train.policies.vllm_logits.SuppressVisionTokens`), no penalties (the request's explicit neutral values)."""
+        special tokens banned (:class:`~vlenvs_train.policies.vllm_logits.SuppressVisionTokens`), no penalties
+        (the request's explicit neutral values)."""
         return ScoringSpec(temperature=self.sampling.scoring_temperature, suppressed_ids=self._banned_ids)
 
     def state_dict(self) -> dict[str, Any]:
