@@ -65,11 +65,14 @@ def main() -> dict:
     return out
 
 
-def gym_env_num_envs(n: int = 2, steps: int = 9) -> dict:
+def gym_env_num_envs(n: int = 2, steps: int = 9, action_seed: int = 2) -> dict:
     """``GymEnv(id, num_envs=n)`` as TorchRL builds it; per env its instructions and, as reference, the same env's.
 
     ``reference[i]`` lists the instructions of ``gym.make(id)`` reset with seed ``i`` and then reset again, which is
     what env ``i`` of the vector env says after ``set_seed(0)`` (Gymnasium seeds env ``i`` with ``0 + i``).
+    The random actions come from torch's generator seeded with ``action_seed`` right before the rollout (the
+    earlier worker-process rollouts leave it in a run-dependent state); seed 2 makes episodes end at different
+    steps in the two envs (goal reached early), so the rollout goes through TorchRL's partial resets too.
     """
     from torchrl.envs import GymEnv
     from torchrl.envs.utils import check_env_specs
@@ -78,6 +81,9 @@ def gym_env_num_envs(n: int = 2, steps: int = 9) -> dict:
     env = GymEnv("vlenvs/Maze2D-v0", num_envs=n, **kw)
     check_env_specs(env)
     env.set_seed(0)
+    import torch
+
+    torch.manual_seed(action_seed)
     td = env.rollout(steps, break_when_any_done=False)
     env.close()
     reference = []
