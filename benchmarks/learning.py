@@ -15,9 +15,10 @@ demonstrations, GRPO's env seeds and the held-out seeds are the recipe's, the sa
 min / median over seeds, with the recipe's targets (issue 14) met or not; the script never asserts them. Each
 seed's run folder holds its ``learning_curve.png`` (with GRPO's diagnostics); ``OUT/curves.png`` overlays the
 seeds' success curves and ``OUT/results.json`` holds every number. ``--markdown`` prints only the Markdown
-section the docs' learning table is regenerated from.
+section the docs' learning table is regenerated from. ``--jobs N`` runs N seeds at once, each in its own process
+pinned to its own core (a seed's numbers do not depend on it: every run is single-threaded and seeded).
 
-    python benchmarks/learning.py [--recipe R] [--seeds 0 1 2] [--out DIR] [--markdown] [KEY=VALUE ...]
+    python benchmarks/learning.py [--recipe R] [--seeds 0 1 2] [--jobs 2] [--out DIR] [--markdown] [KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -79,7 +82,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "each seed's run goes to OUT/seed_S")
     parser.add_argument("--markdown", action="store_true",
                         help="print only the Markdown section for the docs (command, context, table)")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds run at once, each in a process pinned to its "
+                        "own core (default 1: one after another in this process)")
+    parser.add_argument("--one-seed", action="store_true", help=argparse.SUPPRESS)  # a --jobs worker
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {args.jobs}")
     if args.seeds is not None:  # --seeds takes every word after it: overrides (KEY=VALUE) go back to theirs
         words, args.seeds = args.seeds, []
         for word in words:
@@ -93,7 +101,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             parser.error("--seeds needs at least one seed")
     if args.seeds is not None and len(set(args.seeds)) != len(args.seeds):
         parser.error(f"--seeds repeats a seed: {args.seeds}")
+    if args.jobs > 1 and args.seeds is None:
+        parser.error("--jobs needs --seeds (it runs several seeds at once)")
+    if args.jobs > 1 and args.jobs > len(usable_cores()):
+        parser.error(f"--jobs {args.jobs}: only {len(usable_cores())} cores are usable here "
+                     f"({sorted(usable_cores())})")
+    if args.jobs > 1 and args.out is None:
+        parser.error("--jobs needs --out (its workers write each seed's result there)")
     return args
+
+
+def usable_cores() -> set[int]:
+    """The cores this process may run on."""
+    try:
+        return os.sched_getaffinity(0)
+    except AttributeError:  # pragma: no cover - not Linux
+        return set(range(os.cpu_count() or 1))
 
 
 def split_overrides(env_config: Any, env_kwargs: dict[str, Any], test_kwargs: dict[str, Any]) -> list[str]:
@@ -113,20 +136,25 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def run_seed(recipe: str, seed: int | None, overrides: Sequence[str], out: Path) -> tuple[SeedResult, Any, list]:
-    """One seed's run: the scripted baselines and the recipe's Trainer; its result, config and the policy rows of
-    :func:`policy_rows`."""
-    from vlenvs_train.train.backends import evaluate, scripted_policy
+def seed_config(recipe: str, seed: int | None, overrides: Sequence[str], out: Path) -> Any:
+    """The run config of one seed: the recipe, the overrides, the seed and (see :func:`split_overrides`) the split."""
     from vlenvs_train.train.config import load_recipe
     from vlenvs_train.train.config.env import check_env
-    from vlenvs_train.train.trainer import Trainer
 
     seeded = [f"seed={seed}", f"sampler.seed={seed}"] if seed is not None else []
     config = load_recipe(recipe, [*overrides, *seeded, f"out_dir={out}"])
     extra = split_overrides(check_env(config.env.id, config.env.preset, config.env.kwargs), dict(config.env.kwargs),
                             dict(config.eval.test_kwargs))
-    if extra:
-        config = load_recipe(recipe, [*overrides, *extra, *seeded, f"out_dir={out}"])
+    return load_recipe(recipe, [*overrides, *extra, *seeded, f"out_dir={out}"]) if extra else config
+
+
+def run_seed(recipe: str, seed: int | None, overrides: Sequence[str], out: Path) -> tuple[SeedResult, Any, list]:
+    """One seed's run: the scripted baselines and the recipe's Trainer; its result, config and the policy rows of
+    :func:`policy_rows`."""
+    from vlenvs_train.train.backends import evaluate, scripted_policy
+    from vlenvs_train.train.trainer import Trainer
+
+    config = seed_config(recipe, seed, overrides, out)
     cpu0, wall0 = cpu_seconds(), time.perf_counter()
     baselines = {}
     for name in ("random", "oracle"):
@@ -242,24 +270,73 @@ def plot_seeds(run_dirs: dict[int, str], path: Path) -> Path:
     return path
 
 
+SEED_RESULT = "seed_result.json"  # a --jobs worker's result, in its seed's run folder
+
+
+def run_in_workers(args: argparse.Namespace, out: Path) -> tuple[list[SeedResult], list[list]]:
+    """Every seed of ``args`` in a worker process (``--one-seed``), ``args.jobs`` at a time, each pinned to its own
+    core; their results and tables, in seed order. A worker that fails stops the run with its exit status."""
+    cores = sorted(usable_cores())[-args.jobs:]
+    pending, running, done = list(args.seeds), {}, {}
+    here = str(Path(__file__).resolve())
+    while pending or running:
+        while pending and len(running) < args.jobs:
+            seed, core = pending.pop(0), next(c for c in cores if c not in running.values())
+            cmd = [sys.executable, here, "--one-seed", "--recipe", args.recipe, "--seeds", str(seed),
+                   "--out", str(out), *args.overrides]
+            log = open(out / f"seed_{seed}.log", "w")  # noqa: SIM115 - closed with the worker
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                    preexec_fn=lambda core=core: os.sched_setaffinity(0, {core}))
+            running[(proc, log, seed)] = core
+        finished = next((key for key in running if key[0].poll() is not None), None)
+        if finished is None:
+            time.sleep(1.0)
+            continue
+        del running[finished]
+        proc, log, seed = finished
+        log.close()
+        if proc.returncode != 0:
+            for other in running:
+                other[0].kill()
+            raise SystemExit(f"seed {seed}'s worker failed (exit {proc.returncode}): see {out / f'seed_{seed}.log'}")
+        done[seed] = json.loads((out / f"seed_{seed}" / SEED_RESULT).read_text())
+    return ([SeedResult(**done[s]["result"]) for s in args.seeds], [done[s]["rows"] for s in args.seeds])
+
+
 def main(argv: Sequence[str] | None = None) -> list[SeedResult]:
-    args = parse_args(argv)
-    pinned = pin_one_core()
+    cores = usable_cores()
+    try:
+        return _main(parse_args(argv))
+    finally:  # a caller (a test) keeps its cores
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, cores)
+
+
+def _main(args: argparse.Namespace) -> list[SeedResult]:
     out = Path(args.out or tempfile.mkdtemp(prefix="vlenvs-learning-"))
-    seeds: list[int | None] = list(args.seeds) if args.seeds is not None else [None]
-    results, tables, config = [], [], None
-    for seed in seeds:
-        run_out = out / f"seed_{seed}" if seed is not None else out
-        result, config, rows = run_seed(args.recipe, seed, args.overrides, run_out)
-        results.append(result)
-        tables.append(rows)
     out.mkdir(parents=True, exist_ok=True)
+    seeds: list[int | None] = list(args.seeds) if args.seeds is not None else [None]
+    if args.jobs > 1:
+        results, tables = run_in_workers(args, out)
+        pinned = f"{args.jobs} seeds at a time, each pinned to its own core"
+        config = seed_config(args.recipe, seeds[0], args.overrides, out / f"seed_{seeds[0]}")
+    else:
+        pinned = pin_one_core()
+        results, tables, config = [], [], None
+        for seed in seeds:
+            run_out = out / f"seed_{seed}" if seed is not None else out
+            result, config, rows = run_seed(args.recipe, seed, args.overrides, run_out)
+            results.append(result)
+            tables.append(rows)
+            if args.one_seed:
+                (run_out / SEED_RESULT).write_text(json.dumps({"result": dataclasses.asdict(result), "rows": rows}))
+                return results
     curves = plot_seeds({r.seed: r.run_dir for r in results}, out / "curves.png")
     (out / "results.json").write_text(json.dumps([{**dataclasses.asdict(r), "gain": r.gain} for r in results],
                                                  indent=1))
     command = " ".join(["python benchmarks/learning.py", f"--recipe {args.recipe}",
                         *([f"--seeds {' '.join(map(str, args.seeds))}"] if args.seeds is not None else []),
-                        *args.overrides])
+                        *([f"--jobs {args.jobs}"] if args.jobs > 1 else []), *args.overrides])
     context = f"{machine_context()}; {pinned}; torch threads {config.torch_threads}"
     setup = describe(config, args.seeds)
     if args.markdown:

@@ -95,3 +95,21 @@ def test_two_seeds_end_to_end(tmp_path, capsys):
     assert "## seed 3" in out and "| median |" in out and "SFT+GRPO, test" in out
     assert (tmp_path / "curves.png").exists()
     assert [r["seed"] for r in json.loads((tmp_path / "results.json").read_text())] == [3, 4]
+    if len(learning.usable_cores()) >= 2:  # --jobs: each seed in its own pinned process, the same numbers
+        jobs = learning.main(["--seeds", "3", "4", "--jobs", "2", "--out", str(tmp_path / "jobs"), *tiny])
+        fields = ("seed", "random", "oracle", "untrained", "sft", "final", "sft_test", "final_test")
+        assert [[getattr(r, f) for f in fields] for r in jobs] == [[getattr(r, f) for f in fields] for r in results]
+        assert all(r.cpu_min > 0 and r.run_dir.endswith(f"seed_{r.seed}") for r in jobs)
+        assert "2 seeds at a time, each pinned to its own core" in capsys.readouterr().out
+        assert (tmp_path / "jobs" / "seed_3.log").exists() and (tmp_path / "jobs" / "curves.png").exists()
+
+
+def test_jobs_checks_its_arguments_before_any_run(capsys):
+    for argv, message in ((["--jobs", "0", "--seeds", "1"], "--jobs must be >= 1, got 0"),
+                          (["--jobs", "2"], "--jobs needs --seeds"),
+                          (["--jobs", "2", "--seeds", "0", "1"], "--jobs needs --out"),
+                          (["--jobs", "999", "--seeds", "0", "--out", "x"], "--jobs 999: only")):
+        with pytest.raises(SystemExit):
+            parse_args(argv)
+        assert message in capsys.readouterr().err
+
