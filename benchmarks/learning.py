@@ -273,6 +273,18 @@ def plot_seeds(run_dirs: dict[int, str], path: Path) -> Path:
 SEED_RESULT = "seed_result.json"  # a --jobs worker's result, in its seed's run folder
 
 
+def pin_and_tie(core: int) -> Any:
+    """A worker's ``preexec_fn``: pinned to ``core``, and stopped when this process dies (even by SIGKILL)."""
+    from vlenvs_train.policies.vllm_server import exit_with_parent
+
+    tie = exit_with_parent(os.getpid())
+
+    def arm() -> None:
+        os.sched_setaffinity(0, {core})
+        tie()
+    return arm
+
+
 def run_in_workers(args: argparse.Namespace, out: Path) -> tuple[list[SeedResult], list[list]]:
     """Every seed of ``args`` in a worker process (``--one-seed``), ``args.jobs`` at a time, each pinned to its own
     core; their results and tables, in seed order. A worker that fails stops the run with its exit status."""
@@ -285,8 +297,7 @@ def run_in_workers(args: argparse.Namespace, out: Path) -> tuple[list[SeedResult
             cmd = [sys.executable, here, "--one-seed", "--recipe", args.recipe, "--seeds", str(seed),
                    "--out", str(out), *args.overrides]
             log = open(out / f"seed_{seed}.log", "w")  # noqa: SIM115 - closed with the worker
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                    preexec_fn=lambda core=core: os.sched_setaffinity(0, {core}))
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=pin_and_tie(core))
             running[(proc, log, seed)] = core
         finished = next((key for key in running if key[0].poll() is not None), None)
         if finished is None:

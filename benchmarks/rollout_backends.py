@@ -12,8 +12,11 @@ loopback, with ``vlenvs-train serve``'s flags; ``server1`` uses the first of the
 Run it in the vLLM environment (``bash scripts/setup_vllm_env.sh``): ``.venv-vllm/bin/python
 benchmarks/rollout_backends.py``; without vLLM only ``hf`` runs. Prints a Markdown table and the machine's context.
 
+``--server-omp-threads 0 1`` starts one set of servers per value (``ServeConfig.omp_threads``) and measures each
+server backend on each set, side by side in the same rounds.
+
     python benchmarks/rollout_backends.py [--episodes 200] [--envs 100 256] [--repeats 3] [--iterations 3]
-                                          [--backends hf vllm_engine server1 server2]
+                                          [--backends hf vllm_engine server1 server2] [--server-omp-threads N ...]
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._common import machine_context, table  # noqa: E402
 
 BACKENDS = ("hf", "vllm_engine", "server1", "server2")
+
+
+def slug(label: str) -> str:
+    """A folder name for a backend's label (``"server1 (omp 1)"`` -> ``"server1-omp1"``)."""
+    return label.replace(" (", "-").replace(" ", "").replace(")", "")
 
 
 def eval_rate(policy, config, episodes: int, batch: int) -> float:
@@ -70,6 +78,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="greedy rounds; the backends alternate within each")
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
+    parser.add_argument("--server-omp-threads", type=int, nargs="+", default=None, metavar="N",
+                        help="one set of servers per value of ServeConfig.omp_threads (default: its default)")
     args = parser.parse_args()
     has_vllm = importlib.util.find_spec("vllm") is not None
     backends = [b for b in args.backends if b == "hf" or has_vllm]
@@ -84,22 +94,29 @@ def main() -> None:
     model = model_path(config.model)
     tmp = Path(tempfile.mkdtemp(prefix="rollout-backends-"))
     n_servers = max((int(b[-1]) for b in backends if b.startswith("server")), default=0)
-    servers = []
+    servers: dict[int, list] = {}  # omp_threads -> its set of servers
     try:
         if n_servers:
-            from vlenvs_train.policies.vllm_server import start_vllm_server
+            from vlenvs_train.policies.vllm_server import ServeConfig, free_port, start_vllm_server
 
-            servers = [start_vllm_server(model, tmp / f"server-{k}.log", served_name="tiny") for k in range(n_servers)]
+            for omp in args.server_omp_threads or [ServeConfig().omp_threads]:
+                servers[omp] = [start_vllm_server(model, tmp / f"server-omp{omp}-{k}.log", config=ServeConfig(
+                    served_name="tiny", port=free_port(), omp_threads=omp)) for k in range(n_servers)]
         overrides = {}
-        for backend in backends:  # "serverN" uses the first N servers
-            overrides[backend] = [f"sampler.backend={'openai_server' if backend.startswith('server') else backend}"]
-            if backend.startswith("server"):
-                urls = ", ".join(s.url for s in servers[:int(backend[-1])])
-                overrides[backend] += [f"sampler.server.base_urls=[{urls}]", "sampler.server.model=tiny"]
+        for backend in backends:  # "serverN" uses the first N servers of each set
+            if not backend.startswith("server"):
+                overrides[backend] = [f"sampler.backend={backend}"]
+                continue
+            for omp, group in servers.items():
+                label = backend if len(servers) == 1 else f"{backend} (omp {omp})"
+                urls = ", ".join(s.url for s in group[:int(backend[-1])])
+                overrides[label] = ["sampler.backend=openai_server", f"sampler.server.base_urls=[{urls}]",
+                                    "sampler.server.model=tiny"]
+        backends = list(overrides)
         # greedy: every backend's policy built once, then rounds in which the backends alternate (a noisy box
         # loads them alike); the median round per backend and batch size
         policies = {b: make_sampler(load_recipe("maze2d_tiny_cpu", overrides[b]).sampler, config.model,
-                                    weight_sync_dir=tmp / f"sync-{b}")
+                                    weight_sync_dir=tmp / f"sync-{slug(b)}")
                     for b in backends}
         rates: dict[str, dict[int, list[float]]] = {b: {n: [] for n in args.envs} for b in backends}
         for _ in range(args.repeats):
@@ -113,13 +130,14 @@ def main() -> None:
         gc.collect()
         rows = []
         for backend in backends:  # GRPO through the Trainer (which pushes its initial weights to the servers)
-            split = grpo_split(overrides[backend], tmp / f"grpo-{backend}", args.iterations)
+            split = grpo_split(overrides[backend], tmp / f"grpo-{slug(backend)}", args.iterations)
             rows.append([backend, *[statistics.median(rates[backend][n]) for n in args.envs], split["steps_per_s"],
                          split["tokens_per_s"], split["rollout_s"], split["update_s"], split["sync_s"]])
             print(f"{backend}: {rows[-1][1:]}", flush=True)
     finally:
-        for s in servers:
-            s.stop()
+        for group in servers.values():
+            for s in group:
+                s.stop()
     headers = ["backend", *[f"greedy env-steps/s ({b} envs)" for b in args.envs], "GRPO rollout env-steps/s",
                "GRPO rollout tokens/s", "rollout s/iter", "update s/iter", "weight sync s/iter"]
     print(f"\n{args.episodes} greedy episodes per batch size, median of {args.repeats} rounds (backends alternating); "

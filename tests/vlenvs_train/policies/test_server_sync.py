@@ -157,6 +157,11 @@ def test_serve_command_has_the_cpu_flags_and_the_weight_sync_hooks(tmp_path):
         assert flag in joined
     assert env["VLLM_SERVER_DEV_MODE"] == "1" and "VLLM_CPU_KVCACHE_SPACE" in env
     assert env["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"  # CPU: no busy-polling worker process
+    assert env["OMP_NUM_THREADS"] == "1"  # the engine core's OpenMP threads do not spin on every core
+    _, env = serve_command(tmp_path, ServeConfig(omp_threads=0))
+    assert env.get("OMP_NUM_THREADS") == os.environ.get("OMP_NUM_THREADS")  # OpenMP's default
+    with pytest.raises(InvalidConfigError, match="omp_threads"):
+        ServeConfig(omp_threads=-1)
     _, env = serve_command(tmp_path, ServeConfig(worker_in_engine_process=False))
     assert env.get("VLLM_ENABLE_V1_MULTIPROCESSING") == os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING")
     argv, env = serve_command(tmp_path, ServeConfig(device="gpu", trainable=False))
@@ -180,6 +185,10 @@ def test_cli_serve_rejects_bad_input_before_starting_anything(tmp_path, capsys):
     assert main(["serve", "a", "b"]) == 2
     assert main(["run", "--port", "9000"]) == 2
     assert "--port does nothing for 'run'" in capsys.readouterr().err
+    assert main(["run", "--omp-threads", "2"]) == 2
+    assert "--omp-threads does nothing for 'run'" in capsys.readouterr().err
+    assert main(["serve", "--omp-threads", "-1"]) == 2
+    assert "omp_threads" in capsys.readouterr().err
 
 
 def test_requests_bring_a_restarted_server_up_to_date_and_fail_over_from_a_dead_one(tmp_path, fake):
