@@ -35,6 +35,12 @@ class SamplingConfig:
     """Never sample the vision special tokens (``<|image_pad|>``, ``<|vision_start|>``, ...): a reply
     containing them cannot be re-scored, since they would be taken for image placeholders."""
 
+    record_inputs: bool = True
+    """Return with each reply what the trainer re-scores it from: the multimodal tensors made for its prompt ids
+    (``PolicyOutput.mm_inputs``; a server client also checks the server's prompt ids against its local
+    processor). Evaluation turns it off: a server client then skips its local processor pass (the replies, prompt
+    ids and log-probs are the same)."""
+
     def __post_init__(self) -> None:
         check_int("max_new_tokens", self.max_new_tokens, 1, 1_000_000)
         check_float("temperature", self.temperature, 0.0, 100.0)

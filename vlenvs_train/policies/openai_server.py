@@ -256,9 +256,10 @@ class OpenAIServerPolicy:
         import httpx
 
         # the local processor pass (the trainer's image tensors) runs in a thread while the requests are in
-        # flight: the servers' prompt processing and ours overlap instead of ours delaying the first request
+        # flight: the servers' prompt processing and ours overlap instead of ours delaying the first request;
+        # sampling without record_inputs (evaluation) skips it
         encoding = (asyncio.ensure_future(asyncio.to_thread(self._encode_all, requests))
-                    if self.encoder is not None else None)
+                    if self.encoder is not None and self.sampling.record_inputs else None)
         headers = {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
         limits = httpx.Limits(max_connections=self.config.max_concurrency)
         async with httpx.AsyncClient(headers=headers, limits=limits, timeout=self.config.timeout_s,

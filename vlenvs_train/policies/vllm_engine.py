@@ -142,7 +142,7 @@ class VLLMEnginePolicy:
     def render(self, messages: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], np.ndarray, dict[str, np.ndarray]]:
         """vLLM's rendering of one prompt: the engine input, its prompt ids and the trainer's multimodal tensors
         (``pixel_values`` as the model sees them after vLLM's normalisation, ``image_grid_thw``, and the
-        processor's ``mm_token_type_ids`` when it makes them)."""
+        processor's ``mm_token_type_ids`` when it makes them; none when ``sampling.record_inputs`` is off)."""
         text, images = self.encoder.render(messages)
         prompt: dict[str, Any] = {"prompt": text}
         if images:
@@ -151,7 +151,7 @@ class VLLMEnginePolicy:
         # sender cache leaves out those the engine core already holds, and the trainer needs them all)
         (engine_input,) = self.llm.llm_engine.renderer.render_cmpl([prompt], skip_mm_cache=True)
         ids = np.asarray(engine_input["prompt_token_ids"], dtype=np.int64)
-        return engine_input, ids, self._mm_inputs(engine_input, ids)
+        return engine_input, ids, self._mm_inputs(engine_input, ids) if self.sampling.record_inputs else {}
 
     def _mm_inputs(self, engine_input: Mapping[str, Any], ids: np.ndarray) -> dict[str, np.ndarray]:
         import torch

@@ -102,13 +102,14 @@ def sampler_counters(sampler: Any) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def temperature(policy: Any, value: float) -> Iterator[Any]:
-    """Temporarily sample ``policy`` at another temperature (evaluation is greedy by default)."""
+def evaluation_sampling(policy: Any, value: float) -> Iterator[Any]:
+    """Temporarily sample ``policy`` as an evaluation does: at another temperature (greedy by default) and
+    without recording the trainer's inputs (``SamplingConfig.record_inputs``: nothing is re-scored)."""
     old = getattr(policy, "sampling", None)
     if old is None:
         yield policy
         return
-    policy.sampling = dataclasses.replace(old, temperature=value)
+    policy.sampling = dataclasses.replace(old, temperature=value, record_inputs=False)
     try:
         yield policy
     finally:
@@ -151,7 +152,7 @@ def evaluate(policy: BatchedPolicy, env: EnvConfig, agent: AgentConfig, config: 
     played: list[list[np.ndarray]] | None = [] if keep else None
     recorder = PromptRecorder(policy) if shown else None
     extra: dict[str, float] = {}
-    with temperature(policy, config.temperature):  # on the policy itself: the recorder only forwards calls
+    with evaluation_sampling(policy, config.temperature):  # on the policy itself: the recorder only forwards calls
         if pipeline is None:
             eps = play_many(env, agent, recorder or policy, seeds, config.batch, played, keep)
         else:

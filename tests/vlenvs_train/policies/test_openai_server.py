@@ -128,6 +128,39 @@ def test_prompt_tokens_are_checked_against_the_local_processor(tiny_model_path):
             client.generate(requests[1:])
 
 
+def test_evaluation_skips_the_local_processor_pass(tiny_model_path):
+    """``record_inputs=False`` (what an evaluation samples with): same replies, no multimodal tensors, no local
+    processor pass (the server's prompt ids are not checked, so a mismatch does not raise)."""
+    from vlenvs_train.policies.encode import PromptEncoder
+    from vlenvs_train.train.backends import evaluation_sampling
+
+    encoder = PromptEncoder.from_pretrained(tiny_model_path)
+    with FakeChatServer() as server:  # answers prompt ids [1, 2, 3]: not the local processor's
+        client = OpenAIServerPolicy(ServerConfig(base_urls=(server.url,), **FAST), processor=encoder.processor,
+                                    sampling=SamplingConfig(max_new_tokens=4, temperature=1.0))
+        with evaluation_sampling(client, 0.0):
+            assert client.sampling.temperature == 0.0 and not client.sampling.record_inputs
+            out = client.generate(reqs("p0"))[0]
+        assert client.sampling == SamplingConfig(max_new_tokens=4, temperature=1.0)  # restored
+        assert out.text == "<answer>p0</answer>" and out.mm_inputs == {} and out.prompt_ids.tolist() == [1, 2, 3]
+        with pytest.raises(PolicyError, match="tokenized the prompt differently"):
+            client.generate(reqs("p0"))
+
+
+def test_calls_from_inside_an_event_loop():
+    """``generate`` from a coroutine (it blocks that loop's thread, as any sync call would) and ``agenerate`` on
+    the caller's own loop both answer."""
+    import asyncio
+
+    with FakeChatServer() as server:
+        client = policy(server.url)
+
+        async def both():
+            return client.generate(reqs("a"))[0].text, (await client.agenerate(reqs("b")))[0].text
+
+        assert asyncio.run(both()) == ("<answer>a</answer>", "<answer>b</answer>")
+
+
 class SlowLen(tuple):
     """URLs whose ``len()`` yields the GIL: a thread switch lands inside the client's counter update."""
 
