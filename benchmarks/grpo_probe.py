@@ -19,7 +19,6 @@ Two modes:
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from collections.abc import Sequence
@@ -58,10 +57,14 @@ def curve_stats(rows: Sequence[dict[str, Any]], window: int = 25) -> dict[str, f
 
 
 def read_metrics(run: str | Path) -> list[dict[str, Any]]:
+    """A run folder's metric rows (:func:`~vlenvs_train.train.metrics.read_rows`); a clear error for a folder
+    without them (``read_rows`` returns none)."""
+    from vlenvs_train.train.metrics import read_rows
+
     path = Path(run) / "metrics.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: RUN must be a training run's folder (it holds metrics.jsonl)")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_rows(path)
 
 
 def update_stats(advantages: Sequence[float], before: Sequence[np.ndarray], after: Sequence[np.ndarray]) -> dict:
