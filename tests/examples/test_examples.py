@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -48,3 +49,43 @@ def test_rllib_example_trains_an_iteration_with_a_remote_env_runner():
     assert fields["library"] == "rllib" and int(fields["timesteps"]) >= 128
     # episodes ended in the remote runner (which found the env by its registered name) and reported is_success
     assert 0.0 <= float(fields["success_rate"]) <= 1.0
+
+
+@pytest.mark.slow
+def test_tinker_sdk_example_trains_through_the_service(tmp_path):
+    """The SDK-only GRPO loop against `vlenvs-train tinker-serve` (started here, loopback): one iteration."""
+    pytest.importorskip("tinker")
+    pytest.importorskip("fastapi")
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TINKER_TELEMETRY": "0"}
+    server = subprocess.Popen([sys.executable, "-m", "vlenvs_train.cli", "tinker-serve", "--model", "maze2d_tiny_cpu",
+                               "--port", str(port), "--root", str(tmp_path)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None, server.stderr.read()[-3000:]
+            assert time.monotonic() < deadline, "tinker-serve did not start"
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        proc = subprocess.run([sys.executable, str(EXAMPLES / "tinker_sdk_maze2d.py"), "--base-url",
+                               f"http://127.0.0.1:{port}", "--iterations", "1", "--groups", "2", "--group-size", "2",
+                               "--eval-episodes", "4", "--seed", "0"], capture_output=True, text=True, timeout=300,
+                              env=env)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["iterations"] == 1 and summary["sample_calls"] >= 4
+    assert 0.0 <= summary["before"] <= 1.0 and 0.0 <= summary["after"] <= 1.0
+    assert "iteration 1: success" in proc.stdout

@@ -13,6 +13,10 @@ from vlenvs_train.cli import main
     (["run", "--checkpoint", "x"], "--checkpoint does nothing for 'run'"),
     (["sft", "--policy", "oracle"], "--policy does nothing for 'sft'"),
     (["run", "--allow-config-change"], "--allow-config-change applies to --resume only"),
+    (["run", "--root", "x"], "--root does nothing for 'run'; it applies to: tinker-serve"),
+    (["sft", "--model", "x"], "--model does nothing for 'sft'"),
+    (["tinker-serve", "extra=1"], "tinker-serve takes no positional arguments"),
+    (["tinker-serve", "--model", "no/such/folder"], "is neither a model folder nor a bundled recipe"),
 ])
 def test_flags_a_command_would_ignore_are_errors(argv, message, capsys):
     assert main(argv) == 2

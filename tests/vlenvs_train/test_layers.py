@@ -14,10 +14,12 @@ ROOT = Path(vlenvs_train.__file__).parent
 
 #: Top to bottom; a package may import only packages of a lower rank (and itself). ``integrations`` sits beside
 #: ``train``; ``models`` (the tiny model builder, processor helpers) beside ``chat`` and imports only ``chat``;
-#: ``viewer`` (the HTML trajectory viewer) beside ``algos``, below its two users ``train`` and ``evaluation``.
+#: ``viewer`` (the HTML trajectory viewer) beside ``algos``, below its two users ``train`` and ``evaluation``;
+#: ``tinker_api`` (the Tinker-API service) beside ``evaluation``: both use the trainer's pieces.
 RANKS = {
     "cli": 9,
     "evaluation": 8,
+    "tinker_api": 8,
     "train": 7,
     "integrations": 7,
     "algos": 6,

@@ -38,6 +38,11 @@ class DatasetError(VlenvsError, OSError):
     """A dataset file is missing, unreadable or malformed; the message names the file."""
 
 
+class RequestError(VlenvsError, ValueError):
+    """A request to a vlenvs service (e.g. the Tinker-API service) is malformed or asks for something the
+    service does not support; the message names the bad field or value and what is supported."""
+
+
 def _fmt_choices(choices: Iterable[Any], limit: int = 20) -> str:
     items = [repr(c) for c in choices]
     if len(items) > limit:

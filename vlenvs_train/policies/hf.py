@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,7 +17,7 @@ from vlenvs_train.models.processor import end_token_ids, vision_special_token_id
 from vlenvs_train.policies.base import PolicyOutput, PolicyRequest, SamplingConfig, check_outputs
 from vlenvs_train.policies.encode import PromptEncoder
 from vlenvs_train.policies.sampler import ScoringSpec, read_sampler_state, sampler_state
-from vlenvs_train.policies.scoring import collate
+from vlenvs_train.policies.scoring import collate, mask_logits
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -103,15 +104,6 @@ class HFPolicy:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self._calls, self._weight_version = read_sampler_state(state, "HFPolicy")
 
-    @contextlib.contextmanager
-    def _private_rng(self) -> Iterator[None]:
-        """Run sampling on this policy's own stream; the global RNGs are restored afterwards."""
-        cuda = [self.device] if self.device.type == "cuda" else []
-        seed = self.sampling.seed if self.sampling.seed is not None else self._base_seed
-        with torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(seed + self._calls)
-            yield
-
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
@@ -126,35 +118,95 @@ class HFPolicy:
             return []
         s = self.sampling
         encoded = [self.encoder.encode(r.messages) for r in requests]
-        dtype = next(self.model.parameters()).dtype
-        batch = collate([e.prompt_ids for e in encoded], [e.mm_inputs for e in encoded], self.pad_id,
-                        device=self.device, dtype=dtype)
-        sample = s.temperature > 0
-        neutral = dict(top_k=0, top_p=1.0, typical_p=1.0, min_p=0.0, epsilon_cutoff=0.0, eta_cutoff=0.0) if sample \
-            else {}
-        with self._private_rng():
-            out = self.model.generate(
-                **batch, do_sample=sample, temperature=s.temperature if sample else None, **neutral,
-                repetition_penalty=1.0, no_repeat_ngram_size=0, min_new_tokens=0, max_new_tokens=s.max_new_tokens,
-                suppress_tokens=self.suppress_ids or None, eos_token_id=self.end_ids, pad_token_id=self.pad_id,
-                output_scores=True, return_dict_in_generate=True,
-            )
+        seed = (s.seed if s.seed is not None else self._base_seed) + self._calls
+        replies = generate_tokens(self.model, [e.prompt_ids for e in encoded], [e.mm_inputs for e in encoded],
+                                  pad_id=self.pad_id, temperature=s.temperature, max_new_tokens=s.max_new_tokens,
+                                  suppress_ids=self.suppress_ids, end_ids=self.end_ids, seed=seed)
         self._calls += 1
-        new = out.sequences[:, batch["input_ids"].shape[1]:]
-        logp = torch.log_softmax(torch.stack(out.scores, dim=1).float(), dim=-1)  # scores: the sampler's logits
-        picked = logp.gather(-1, new[:, : logp.shape[1]].unsqueeze(-1)).squeeze(-1).cpu().numpy()
-        new = new.cpu().numpy()
-        ends = set(self.end_ids)
         results = []
-        for row, enc in enumerate(encoded):
-            tokens = new[row]
-            stop = next((i for i, t in enumerate(tokens) if int(t) in ends), None)
-            n = len(tokens) if stop is None else stop + 1
-            ids = tokens[:n].astype(np.int64)
-            text = self.encoder.tokenizer.decode(ids, skip_special_tokens=True)
+        for enc, reply in zip(encoded, replies):
+            text = self.encoder.tokenizer.decode(reply.ids, skip_special_tokens=True)
             results.append(PolicyOutput(
-                text=text, prompt_ids=enc.prompt_ids, response_ids=ids, logprobs=picked[row, :n].astype(np.float32),
-                mm_inputs=enc.mm_inputs, finish_reason="stop" if stop is not None else "length",
+                text=text, prompt_ids=enc.prompt_ids, response_ids=reply.ids, logprobs=reply.logprobs,
+                mm_inputs=enc.mm_inputs, finish_reason="stop" if reply.stopped else "length",
                 weight_version=self._weight_version,
             ))
         return check_outputs(requests, results, "HFPolicy")
+
+
+@dataclass
+class GeneratedReply:
+    """One sampled reply: its token ids (the end token included when it stopped), their log-probs under the
+    distribution sampled from, and whether an end token stopped it."""
+
+    ids: np.ndarray
+    logprobs: np.ndarray
+    stopped: bool
+
+
+@contextlib.contextmanager
+def private_rng(seed: int, device: torch.device) -> Iterator[None]:
+    """Run sampling on the stream ``seed``; the global RNGs are restored afterwards."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
+class RowSeededSampling:
+    """A logits processor that samples every row from its own seeded stream (Gumbel-max: the argmax of
+    ``logits / temperature + Gumbel noise`` is a sample of ``softmax(logits / temperature)``), so a row's sample
+    depends on its seed only, not on which other prompts share its batch. Used with greedy ``generate``."""
+
+    def __init__(self, seeds: Sequence[int], temperature: float) -> None:
+        self.generators = [torch.Generator().manual_seed(int(s) % 2**63) for s in seeds]
+        self.temperature = temperature
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        u = torch.stack([torch.rand(scores.shape[-1], generator=g) for g in self.generators]).to(scores.device)
+        return scores.float() / self.temperature - torch.log(-torch.log(u))  # u = 0: noise -inf, never picked
+
+
+@torch.no_grad()
+def generate_tokens(model: Any, prompt_ids: Sequence[np.ndarray], mm_inputs: Sequence[dict[str, np.ndarray]], *,
+                    pad_id: int, temperature: float, max_new_tokens: int, suppress_ids: Sequence[int],
+                    end_ids: Sequence[int], seed: int | Sequence[int]) -> list[GeneratedReply]:
+    """Sample one reply per prompt with ``model.generate`` in one left-padded batch.
+
+    ``seed``: one stream for the batch (an int: ``generate``'s own sampling, forked from the global RNG), or one
+    seed per prompt (:class:`RowSeededSampling`: each reply independent of the batch it is in). Log-probs are of
+    the distribution sampled from: temperature (1 when greedy) and ``suppress_ids`` banned; the model's
+    generation-config penalties and truncations are overridden with neutral values.
+    """
+    device = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    batch = collate(prompt_ids, mm_inputs, pad_id, device=device, dtype=dtype)
+    per_row = not isinstance(seed, (int, np.integer))
+    if per_row and len(seed) != len(prompt_ids):
+        raise ValueError(f"{len(seed)} seeds for {len(prompt_ids)} prompts")
+    sample = temperature > 0 and not per_row
+    neutral = dict(top_k=0, top_p=1.0, typical_p=1.0, min_p=0.0, epsilon_cutoff=0.0, eta_cutoff=0.0) if sample else {}
+    processors = [RowSeededSampling(seed, temperature)] if per_row and temperature > 0 else []
+    with private_rng(0 if per_row else int(seed), device):
+        out = model.generate(
+            **batch, do_sample=sample, temperature=temperature if sample else None, **neutral,
+            repetition_penalty=1.0, no_repeat_ngram_size=0, min_new_tokens=0, max_new_tokens=max_new_tokens,
+            suppress_tokens=list(suppress_ids) or None, eos_token_id=list(end_ids), pad_token_id=pad_id,
+            logits_processor=processors or None, output_scores=not per_row, output_logits=per_row,
+            return_dict_in_generate=True,
+        )
+    new = out.sequences[:, batch["input_ids"].shape[1]:]
+    if per_row:  # the noise is not part of the distribution: log-probs from the raw logits, as the trainer scores
+        scores = mask_logits(torch.stack(out.logits, dim=1), temperature if temperature > 0 else 1.0, suppress_ids)
+    else:
+        scores = torch.stack(out.scores, dim=1).float()  # scores: the sampler's logits
+    logp = torch.log_softmax(scores, dim=-1)
+    picked = logp.gather(-1, new[:, : logp.shape[1]].unsqueeze(-1)).squeeze(-1).cpu().numpy()
+    new = new.cpu().numpy()
+    ends = set(int(e) for e in end_ids)
+    replies = []
+    for row in range(len(prompt_ids)):
+        tokens = new[row]
+        stop = next((i for i, t in enumerate(tokens) if int(t) in ends), None)
+        n = len(tokens) if stop is None else stop + 1
+        replies.append(GeneratedReply(tokens[:n].astype(np.int64), picked[row, :n].astype(np.float32), stop is not None))
+    return replies

@@ -106,3 +106,29 @@ def response_scores(model: Any, outputs: Sequence[PolicyOutput], *, pad_id: int,
 def unpad(values: torch.Tensor, mask: torch.Tensor) -> list[np.ndarray]:
     """Per-row arrays of the masked (right-aligned) entries, as float32 numpy."""
     return [values[b][mask[b]].detach().float().cpu().numpy() for b in range(values.shape[0])]
+
+
+def sequence_logprobs(model: Any, sequences: Sequence[np.ndarray], mm_inputs: Sequence[dict[str, np.ndarray]],
+                      targets: Sequence[np.ndarray], *, pad_id: int, temperature: float = 1.0,
+                      suppress_ids: Sequence[int] = (), device: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-probs of ``targets[b][i]`` given ``sequences[b][: i + 1]`` at every position (differentiable), with
+    the sampler's temperature and suppressed tokens like :func:`response_scores` (Tinker's ``forward``: each
+    position of a model input predicts its target token).
+
+    Returns ``(logprobs, mask)``, both ``[B, L]``, row ``b`` right-aligned (its ``len(sequences[b])`` last
+    entries; ``mask`` marks them). ``targets[b]`` has one entry per position of ``sequences[b]``.
+    """
+    device = device if device is not None else next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    batch = collate(sequences, mm_inputs, pad_id, device=device, dtype=dtype)
+    n, length = batch["input_ids"].shape
+    tgt = torch.zeros((n, length), dtype=torch.long)
+    for b, t in enumerate(targets):
+        assert len(t) == len(sequences[b]), (len(t), len(sequences[b]))
+        tgt[b, length - len(t):] = torch.as_tensor(np.asarray(t), dtype=torch.long)
+    tgt = tgt.to(device)
+    logits = model(**batch, use_cache=False).logits
+    logp = torch.log_softmax(mask_logits(logits, temperature, suppress_ids), dim=-1)
+    picked = logp.gather(-1, tgt.unsqueeze(-1)).squeeze(-1)
+    mask = batch["attention_mask"].bool()
+    return picked.masked_fill(~mask, 0.0), mask
