@@ -8,6 +8,7 @@ client's importance ratio ``exp(logp - sampler_logp)`` is 1 on-policy, up to flo
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,13 +64,66 @@ class ModelRuntime:
                                  pad_id=self.pad_id, temperature=temperature, suppress_ids=self.suppress_ids)
 
 
-class TrainingModel(ModelRuntime):
-    """A model being trained (full fine-tuning, fp32 weights) and its AdamW state."""
+#: Tinker's LoRA switches -> the language model's modules they put adapters on (the vision tower gets none).
+LORA_TARGETS = {"train_attn": r"self_attn\.(q|k|v|o)_proj", "train_mlp": r"mlp\.(gate|up|down)_proj"}
 
-    def __init__(self, model: Any, processor: Any, max_tokens: int, batch_tokens: int) -> None:
-        super().__init__(model, processor, max_tokens, batch_tokens)
+
+def lora_pattern(lora: Mapping[str, Any]) -> str:
+    """The ``peft`` ``target_modules`` regex of a Tinker ``LoraConfig`` (its ``train_*`` switches)."""
+    parts = [pattern for key, pattern in LORA_TARGETS.items() if lora.get(key, True)]
+    alternatives = [rf".*language_model\.layers\.\d+\.({'|'.join(parts)})"] if parts else []
+    if lora.get("train_unembed", True):
+        alternatives.append("lm_head")
+    if not alternatives:
+        raise RequestError("lora_config: train_attn, train_mlp and train_unembed are all off: nothing to train")
+    return "|".join(f"({a})" for a in alternatives)
+
+
+def untie_output_embeddings(model: Any) -> None:
+    """Give the output layer its own copy of weights it shares with the input embeddings (and say so in the
+    config), so an adapter merged into it does not change the input embeddings too."""
+    out, inp = model.get_output_embeddings(), model.get_input_embeddings()
+    if out is None or inp is None or out.weight.data_ptr() != inp.weight.data_ptr():
+        return
+    out.weight = torch.nn.Parameter(out.weight.detach().clone())
+    for config in {id(c): c for c in (model.config, model.config.get_text_config())}.values():
+        config.tie_word_embeddings = False
+
+
+def with_lora(model: Any, lora: Mapping[str, Any]) -> Any:
+    """``model`` with LoRA adapters of rank ``lora["rank"]`` (alpha = rank, no dropout; ``peft``), initialised
+    from ``lora["seed"]``; only the adapters train."""
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError:
+        raise RequestError(f"LoRA (rank {lora['rank']}) needs peft (pip install 'vlenvs[tinker]'); rank=0 trains all "
+                           "weights") from None
+    config = LoraConfig(r=int(lora["rank"]), lora_alpha=int(lora["rank"]), lora_dropout=0.0, bias="none",
+                        target_modules=lora_pattern(lora))
+    if lora.get("train_unembed", True):
+        untie_output_embeddings(model)
+    with torch.random.fork_rng():
+        torch.manual_seed(int(lora.get("seed") or 0))
+        return get_peft_model(model, config)
+
+
+class TrainingModel(ModelRuntime):
+    """A model being trained, fp32: all its weights (``lora`` None), or LoRA adapters on its language model;
+    and its AdamW state."""
+
+    def __init__(self, model: Any, processor: Any, max_tokens: int, batch_tokens: int,
+                 lora: Mapping[str, Any] | None = None) -> None:
+        self.lora = {k: lora[k] for k in ("rank", "seed", "train_attn", "train_mlp", "train_unembed") if k in lora} \
+            if lora else None
+        super().__init__(with_lora(model, self.lora) if self.lora else model, processor, max_tokens, batch_tokens)
         self.optimizer: torch.optim.AdamW | None = None
         self.steps = 0
+
+    def merged(self) -> Any:
+        """A copy of the model with the adapters merged in (a plain model a sampler loads), or the model itself."""
+        if self.lora is None:
+            return self.model
+        return copy.deepcopy(self.model).merge_and_unload()
 
     def forward_backward(self, request: ForwardBackwardRequest) -> bytes:
         """Tinker's ``forward_backward`` (or ``forward`` with ``forward_only``): gradients accumulate until
@@ -123,12 +177,15 @@ class TrainingModel(ModelRuntime):
 
     def state(self, optimizer: bool = True) -> dict[str, Any]:
         state: dict[str, Any] = {"model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
-                                 "steps": self.steps}
+                                 "steps": self.steps, "lora": dict(self.lora) if self.lora else None}
         if optimizer and self.optimizer is not None:
             state["optimizer"] = self.optimizer.state_dict()
         return state
 
     def load(self, state: Mapping[str, Any], optimizer: bool) -> None:
+        if (state.get("lora") or None) != self.lora:
+            raise RequestError(f"load_weights: the state was saved from a model with LoRA {state.get('lora')}, this "
+                               f"model has {self.lora}")
         missing, unexpected = self.model.load_state_dict(state["model"], strict=False)
         if missing or unexpected:
             raise RequestError(f"load_weights: the checkpoint does not fit this model (missing {missing[:5]}, "

@@ -79,6 +79,7 @@ class TinkerService:
         self.root = Path(config.root)
         self.sessions: dict[str, Session] = {}
         self.models: dict[str, TrainingModel] = {}
+        self.lora_of: dict[str, dict[str, Any] | None] = {}  # model id -> its LoRA config (None: all weights)
         self.sampling_sessions: dict[str, str] = {}  # sampling session id -> model path ("base" or tinker://...)
         self.samplers: OrderedDict[str, SamplerModel] = OrderedDict()
         self.jobs: OrderedDict[str, Job] = OrderedDict()
@@ -113,6 +114,7 @@ class TinkerService:
             if s is not None:
                 for mid in s.models.values():
                     self.models.pop(mid, None)
+                    self.lora_of.pop(mid, None)
                 for sampler in s.samplers.values():
                     self.sampling_sessions.pop(sampler, None)
 
@@ -211,10 +213,14 @@ class TinkerService:
         session = self.session(sid)
         self.check_base_model(base_model)
         rank = (lora or {}).get("rank", 0)
+        if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank <= 4096:
+            raise RequestError(f"lora_config.rank {rank!r} must be an integer in [0, 4096] (0: full fine-tuning)")
         if rank:
-            raise RequestError(f"LoRA (rank {rank}) is not supported by this service: it trains all weights. Create "
-                               "the model with rank=0 (create_lora_training_client(base_model, rank=0)) for full "
-                               "fine-tuning")
+            import importlib.util
+
+            if importlib.util.find_spec("peft") is None:
+                raise RequestError(f"LoRA (rank {rank}) needs peft, which is not installed here (pip install "
+                                   "'vlenvs[tinker]'); rank=0 trains all weights")
         mid = f"{sid}:train:{seq}"
         with self.lock:
             if mid in self.models or seq in session.models:
@@ -223,11 +229,14 @@ class TinkerService:
                 raise RequestError(f"this service holds at most {self.config.max_models} training models "
                                    "(TinkerServiceConfig.max_models); close a session first")
             session.models[seq] = mid
+            self.lora_of[mid] = dict(lora) if rank else None
         return mid
 
-    def load_model(self, mid: str) -> dict[str, str]:
+    def load_model(self, mid: str, lora: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """Load the base weights for ``mid`` (with LoRA adapters as it was created with, or ``lora``)."""
         model, processor = load_runtime(self.base_path, self.config.device)
-        self.models[mid] = TrainingModel(model, processor, self.config.max_tokens, self.config.batch_tokens)
+        lora = lora if lora is not None else self.lora_of.get(mid)
+        self.models[mid] = TrainingModel(model, processor, self.config.max_tokens, self.config.batch_tokens, lora)
         return {"model_id": mid}
 
     def model(self, mid: Any) -> TrainingModel:
@@ -241,7 +250,8 @@ class TinkerService:
         if not isinstance(mid, str) or mid not in self.models and not any(mid in s.models.values()
                                                                          for s in self.sessions.values()):
             raise RequestError(f"unknown model_id {mid!r}")
-        return {"model_id": mid, "is_lora": False, "lora_rank": 0,
+        lora = self.lora_of.get(mid)
+        return {"model_id": mid, "is_lora": lora is not None, "lora_rank": lora["rank"] if lora else 0,
                 "model_data": {"model_name": self.config.model, "tokenizer_id": str(self.base_path.resolve()),
                                "arch": self.arch}}
 
@@ -286,7 +296,8 @@ class TinkerService:
             state = read_folder(folder)
         except CheckpointError as e:
             raise RequestError(f"{path}: {e}") from None
-        if mid not in self.models:
+        if mid not in self.models:  # created from this state: with the state's LoRA adapters, if any
+            self.lora_of[mid] = state.get("lora") or None
             self.load_model(mid)
         self.model(mid).load(state, optimizer)
         return {"path": path, "model_id": mid}
@@ -297,8 +308,8 @@ class TinkerService:
 
         folder, _ = self.folder(path, "sampler_weights")
         m = self.model(mid)
-        write_model_folder(m.model, self.base_path, folder, {"tinker_model_id": mid, "optimizer_steps": m.steps},
-                           m.processor)
+        write_model_folder(m.merged(), self.base_path, folder, {"tinker_model_id": mid, "optimizer_steps": m.steps,
+                                                                 "lora": m.lora}, m.processor)
         with self.lock:
             self.samplers.pop(path, None)  # a name saved again holds new weights
         return {"path": path}
@@ -307,7 +318,7 @@ class TinkerService:
         """An in-memory sampler of the model's current weights (``save_weights_and_get_sampling_client``)."""
         m = self.model(mid)
         key = f"snapshot://{mid}/{seq}"
-        model = copy.deepcopy(m.model).eval()
+        model = (m.merged() if m.lora else copy.deepcopy(m.model)).eval()
         self._cache_sampler(key, SamplerModel(model, m.processor, self.config.max_tokens, self.config.batch_tokens))
         return {"sampling_session_id": self.register_sampling(sid, seq, key)}
 

@@ -98,8 +98,8 @@ def test_sdk_trains_and_samples_like_the_trainer(tinker_service, service_client,
     name = service.config.model
     caps = tinker.RestClient(base_url=url, api_key="tml-vlenvs-test").get_server_capabilities().result()
     assert [m.model_name for m in caps.supported_models] == [name]
-    with pytest.raises(tinker.BadRequestError, match="rank=0"):
-        service_client.create_lora_training_client(base_model=name, rank=32).result()
+    with pytest.raises(tinker.BadRequestError, match="lora_config.rank"):
+        service_client.create_lora_training_client(base_model=name, rank=-1).result()
     with pytest.raises(tinker.BadRequestError, match="not served here"):
         service_client.create_lora_training_client(base_model="org/other", rank=0).result()
     tc = service_client.create_lora_training_client(base_model=name, rank=0).result()
@@ -245,3 +245,44 @@ def test_consecutive_sample_requests_share_a_batch_and_keep_their_samples(tinker
     assert sizes[0] == 3 and sizes[1:] == [1, 1, 1]
     assert batched == alone
     assert batched[0] != batched[1]
+
+
+def test_lora_training_clients_train_adapters_only(tinker_service, service_client, encoder, pad_id):
+    """rank > 0: peft LoRA adapters on the language model; sampled log-probs equal the forward pass's; the
+    sampler folder holds the merged weights; a saved state restores the adapters."""
+    pytest.importorskip("peft")
+    service, _ = tinker_service
+    tc = service_client.create_lora_training_client(base_model=service.config.model, rank=4, seed=3).result()
+    info = tc.get_info()
+    assert info.is_lora and info.lora_rank == 4
+    held = service.models[tc.model_id]
+    trainable = {n for n, p in held.model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n and ("language_model" in n or "lm_head" in n) for n in trainable)
+    before = {n: p.detach().clone() for n, p in held.model.named_parameters()}
+    e = prompts(encoder, 1, seed=3)[0]
+    reply = reply_ids(encoder.tokenizer, "<answer>up</answer>")
+    tc.forward_backward([turn_datum(e.prompt_ids, e.images, reply, pad_id)], "cross_entropy").result()
+    tc.optim_step(tinker.AdamParams(learning_rate=1e-2)).result()
+    changed = {n for n, p in held.model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed and changed <= trainable and any("lora_B" in n for n in changed)  # B starts at 0: A gets no gradient yet
+
+    sampler = tc.save_weights_and_get_sampling_client().result()  # the adapters merged into a copy
+    res = sampler.sample(prompt=to_model_input(e.prompt_ids, e.images, pad_id), num_samples=2,
+                         sampling_params=tinker.SamplingParams(max_tokens=6, seed=1)).result()
+    path = tc.save_weights_for_sampler("lora").result().path  # ... and into a servable folder
+    folder, _ = service.folder(path)
+    assert not any("lora" in n for n, _ in load_model(folder, "float32", "cpu").named_parameters())
+    from_folder = service_client.create_sampling_client(model_path=path).result()
+    for s in res.sequences:
+        datum = turn_datum(e.prompt_ids, e.images, s.tokens, pad_id)
+        forward = np.asarray(tc.forward([datum], "cross_entropy").result().loss_fn_outputs[0]["logprobs"].tolist())
+        np.testing.assert_allclose(forward[-len(s.tokens):], s.logprobs, atol=TOL)
+        full = np.concatenate([e.prompt_ids, s.tokens])
+        scored = from_folder.compute_logprobs(to_model_input(full, e.images, pad_id)).result()
+        np.testing.assert_allclose(np.asarray(scored[-len(s.tokens):], dtype=np.float64), s.logprobs, atol=TOL)
+
+    state = tc.save_state("lora-state").result().path
+    tc2 = service_client.create_training_client_from_state(state).result()
+    assert tc2.get_info().is_lora
+    for (n, p), (m, q) in zip(service.models[tc2.model_id].model.named_parameters(), held.model.named_parameters()):
+        assert n == m and torch.equal(p, q)
