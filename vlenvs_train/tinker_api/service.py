@@ -265,7 +265,7 @@ class TinkerService:
     def folder(self, path: Any, kind: str | None = None) -> tuple[Path, str]:
         """The folder a ``tinker://MODEL/KIND/NAME`` path names (under ``root``) and its kind."""
         m = PATH_RE.fullmatch(path) if isinstance(path, str) else None
-        if m is None or not NAME_RE.fullmatch(m["name"]) or m["name"] in (".", ".."):
+        if m is None or not NAME_RE.fullmatch(m["name"]) or {m["name"], m["model"]} & {".", ".."}:
             raise RequestError(f"invalid path {path!r}; expected tinker://MODEL_ID/weights/NAME or "
                                "tinker://MODEL_ID/sampler_weights/NAME (NAME: letters, digits, '.', '_', '-')")
         if kind is not None and m["kind"] != kind:

@@ -81,6 +81,18 @@ def test_bad_image_chunks_are_refused_with_the_reason(encoder, pad_id):
         builder.build(wrong, "prompt")
 
 
+def test_tinker_paths_stay_under_the_root(tinker_service):
+    from vlenvs.core.errors import RequestError
+
+    service, _ = tinker_service
+    folder, kind = service.folder("tinker://s-1:train:0/weights/step-1")
+    assert kind == "weights" and folder.is_relative_to(service.root)
+    for bad in ("tinker://../weights/x", "tinker://m/weights/..", "tinker://m/other/x", "tinker://m/weights/a/b",
+                "file:///etc/passwd", 3):
+        with pytest.raises(RequestError, match="invalid path"):
+            service.folder(bad)
+
+
 def grads(model):
     return {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
 
