@@ -144,7 +144,7 @@ def test_sdk_trains_and_samples_like_the_trainer(tinker_service, service_client,
     opt = torch.optim.AdamW(local.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0)
     opt.step()
     opt.zero_grad(set_to_none=True)
-    worst = max(float((p - q).abs().max()) for p, q in zip(served.parameters(), local.parameters()))
+    worst = max(float((p.detach() - q.detach()).abs().max()) for p, q in zip(served.parameters(), local.parameters()))
     assert worst <= 1e-6, worst
 
     # ---- sampling with image inputs: tokens and log-probs the trainer's re-scoring reproduces
