@@ -22,6 +22,7 @@ from vlenvs_train.models.processor import end_token_ids, vision_special_token_id
 from vlenvs_train.policies.hf import generate_tokens
 from vlenvs_train.policies.scoring import sequence_logprobs
 from vlenvs_train.tinker_api.inputs import InputBuilder, ModelTokens
+from vlenvs_train.train.update import optimizer_step
 from vlenvs_train.tinker_api.losses import check_request, compute_loss
 from vlenvs_train.tinker_api.wire import ForwardBackwardRequest, SampledSequence, encode_forward_backward
 
@@ -168,15 +169,12 @@ class TrainingModel(ModelRuntime):
             self.optimizer = torch.optim.AdamW(trainable, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
         for group in self.optimizer.param_groups:
             group.update(lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
-        grads = [p for p in trainable if p.grad is not None]
-        norm = torch.nn.utils.clip_grad_norm_(grads, clip if clip > 0 else float("inf")) if grads else torch.zeros(())
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
+        norm = optimizer_step(self.model, self.optimizer, clip)  # the trainer's: clip (0: none), step, zero
         self.steps += 1
-        return {"grad_norm:mean": float(norm), "step:max": float(self.steps)}
+        return {"grad_norm:mean": norm, "step:max": float(self.steps)}
 
     def state(self, optimizer: bool = True) -> dict[str, Any]:
-        state: dict[str, Any] = {"model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+        state: dict[str, Any] = {"model": self.model.state_dict(),
                                  "steps": self.steps, "lora": dict(self.lora) if self.lora else None}
         if optimizer and self.optimizer is not None:
             state["optimizer"] = self.optimizer.state_dict()

@@ -79,7 +79,7 @@ class TinkerService:
         self.root = Path(config.root)
         self.sessions: dict[str, Session] = {}
         self.models: dict[str, TrainingModel] = {}
-        self.lora_of: dict[str, dict[str, Any] | None] = {}  # model id -> its LoRA config (None: all weights)
+        self.lora_of: dict[str, dict[str, Any] | None] = {}  # every created model's id -> LoRA config (None: all weights)
         self.sampling_sessions: dict[str, str] = {}  # sampling session id -> model path ("base" or tinker://...)
         self.samplers: OrderedDict[str, SamplerModel] = OrderedDict()
         self.jobs: OrderedDict[str, Job] = OrderedDict()
@@ -209,7 +209,8 @@ class TinkerService:
             raise RequestError(f"base_model {name!r} is not served here; this service serves {self.config.model!r}")
 
     def create_model(self, sid: str, seq: int, base_model: str, lora: Mapping[str, Any] | None) -> str:
-        """Register a training model (full fine-tuning) and return its id; the weights load in a job."""
+        """Register a training model (all weights, or LoRA adapters of ``lora["rank"]`` > 0) and return its id;
+        the weights load in a job (:meth:`load_model`)."""
         session = self.session(sid)
         self.check_base_model(base_model)
         rank = (lora or {}).get("rank", 0)
@@ -225,18 +226,18 @@ class TinkerService:
         with self.lock:
             if mid in self.models or seq in session.models:
                 raise RequestError(f"model_seq_id {seq} is already used in session {sid!r}")
-            if len(self.models) >= self.config.max_models:
+            if len(self.lora_of) >= self.config.max_models:  # created ones count before their weights load
                 raise RequestError(f"this service holds at most {self.config.max_models} training models "
                                    "(TinkerServiceConfig.max_models); close a session first")
             session.models[seq] = mid
             self.lora_of[mid] = dict(lora) if rank else None
         return mid
 
-    def load_model(self, mid: str, lora: Mapping[str, Any] | None = None) -> dict[str, str]:
-        """Load the base weights for ``mid`` (with LoRA adapters as it was created with, or ``lora``)."""
+    def load_model(self, mid: str) -> dict[str, str]:
+        """Load the base weights for ``mid`` (with the LoRA adapters it was created with)."""
         model, processor = load_runtime(self.base_path, self.config.device)
-        lora = lora if lora is not None else self.lora_of.get(mid)
-        self.models[mid] = TrainingModel(model, processor, self.config.max_tokens, self.config.batch_tokens, lora)
+        self.models[mid] = TrainingModel(model, processor, self.config.max_tokens, self.config.batch_tokens,
+                                         self.lora_of[mid])
         return {"model_id": mid}
 
     def model(self, mid: Any) -> TrainingModel:
@@ -247,8 +248,7 @@ class TinkerService:
         return m
 
     def info(self, mid: str) -> dict[str, Any]:
-        if not isinstance(mid, str) or mid not in self.models and not any(mid in s.models.values()
-                                                                         for s in self.sessions.values()):
+        if not isinstance(mid, str) or mid not in self.lora_of:
             raise RequestError(f"unknown model_id {mid!r}")
         lora = self.lora_of.get(mid)
         return {"model_id": mid, "is_lora": lora is not None, "lora_rank": lora["rank"] if lora else 0,

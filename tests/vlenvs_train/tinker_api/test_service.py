@@ -298,3 +298,22 @@ def test_lora_training_clients_train_adapters_only(tinker_service, service_clien
     assert tc2.get_info().is_lora
     for (n, p), (m, q) in zip(service.models[tc2.model_id].model.named_parameters(), held.model.named_parameters()):
         assert n == m and torch.equal(p, q)
+
+
+def test_the_model_bound_counts_models_whose_weights_have_not_loaded_yet(tiny_model_path, tmp_path):
+    from vlenvs.core.errors import RequestError
+    from vlenvs_train.tinker_api.config import TinkerServiceConfig
+    from vlenvs_train.tinker_api.service import TinkerService
+
+    service = TinkerService(TinkerServiceConfig(model=str(tiny_model_path), root=str(tmp_path), max_models=2))
+    try:
+        sid = service.create_session()
+        for seq in range(2):  # registered; their load jobs were never submitted
+            service.create_model(sid, seq, str(tiny_model_path), None)
+        assert not service.models
+        with pytest.raises(RequestError, match="at most 2 training models"):
+            service.create_model(sid, 2, str(tiny_model_path), None)
+        service.finish_session(sid)
+        service.create_model(service.create_session(), 0, str(tiny_model_path), None)  # room again
+    finally:
+        service.close()
