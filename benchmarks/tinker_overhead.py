@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,31 +31,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import machine_context, table  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_service(model: str, root: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "vlenvs_train.cli", "tinker-serve", "--model", model, "--port",
-                             str(port), "--root", root], env={**os.environ, "OMP_NUM_THREADS": "1"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"tinker-serve exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            urllib.request.urlopen(url + "/api/v1/healthz", timeout=2)
-            return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("tinker-serve did not start within 300 s")
 
 
 def main() -> None:
@@ -74,7 +46,7 @@ def main() -> None:
     from vlenvs_train.adapter.agent import BatchedAgent
     from vlenvs_train.policies.base import PolicyOutput, SamplingConfig
     from vlenvs_train.policies.hf import HFPolicy
-    from vlenvs_train.tinker_api.client import to_model_input, turn_datum
+    from vlenvs_train.tinker_api.client import launch_service, to_model_input, turn_datum
     from vlenvs_train.tinker_api.service import resolve_model
     from vlenvs_train.train.config import load_recipe
     from vlenvs_train.train.rollout import make_env
@@ -96,7 +68,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
 
     with tempfile.TemporaryDirectory() as root:
-        proc, url = start_service(str(folder), root)
+        proc, url = launch_service(str(folder), root)
         try:
             service = tinker.ServiceClient(base_url=url, api_key="tml-local")
             training = service.create_lora_training_client(base_model=str(folder), rank=0).result()

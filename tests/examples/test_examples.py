@@ -56,29 +56,13 @@ def test_tinker_sdk_example_trains_through_the_service(tmp_path):
     """The SDK-only GRPO loop against `vlenvs-train tinker-serve` (started here, loopback): one iteration."""
     pytest.importorskip("tinker")
     pytest.importorskip("fastapi")
-    import socket
-    import time
-    import urllib.request
+    from vlenvs_train.tinker_api.client import launch_service
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TINKER_TELEMETRY": "0"}
-    server = subprocess.Popen([sys.executable, "-m", "vlenvs_train.cli", "tinker-serve", "--model", "maze2d_tiny_cpu",
-                               "--port", str(port), "--root", str(tmp_path)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
+    server, url = launch_service("maze2d_tiny_cpu", str(tmp_path), timeout=180)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert server.poll() is None, server.stderr.read()[-3000:]
-            assert time.monotonic() < deadline, "tinker-serve did not start"
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        proc = subprocess.run([sys.executable, str(EXAMPLES / "tinker_sdk_maze2d.py"), "--base-url",
-                               f"http://127.0.0.1:{port}", "--iterations", "1", "--groups", "2", "--group-size", "2",
+        proc = subprocess.run([sys.executable, str(EXAMPLES / "tinker_sdk_maze2d.py"), "--base-url", url,
+                               "--iterations", "1", "--groups", "2", "--group-size", "2",
                                "--eval-episodes", "4", "--seed", "0"], capture_output=True, text=True, timeout=300,
                               env=env)
     finally:

@@ -10,6 +10,13 @@ training datum of one assistant turn (prompt + reply) for the SDK's built-in los
 from __future__ import annotations
 
 import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,3 +84,28 @@ def turn_datum(prompt_ids: Sequence[int], images: Sequence[Any], reply_ids: Sequ
         adv[n - r:] = advantage
         inputs.update(logprobs=lp, advantages=adv)
     return tinker.Datum(model_input=to_model_input(full[:-1], images, image_pad_id), loss_fn_inputs=inputs)
+
+
+def launch_service(model: str, root: str, timeout: float = 300.0) -> tuple[subprocess.Popen, str]:
+    """Start ``vlenvs-train tinker-serve --model MODEL --root ROOT`` on a free loopback port in a subprocess (one
+    OpenMP thread) and wait until it answers; returns the process and its base URL. The caller terminates it.
+    Its output goes to an unnamed temporary file (a pipe nobody reads would block it once full)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "vlenvs_train.cli", "tinker-serve", "--model", model, "--port",
+                             str(port), "--root", root], env={**os.environ, "OMP_NUM_THREADS": "1"},
+                            stdout=subprocess.DEVNULL, stderr=(log := tempfile.TemporaryFile()))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"tinker-serve exited with {proc.returncode}: {log.read()[-2000:].decode(errors='replace')}")
+        try:
+            urllib.request.urlopen(url + "/api/v1/healthz", timeout=2)
+            return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"tinker-serve did not answer within {timeout:.0f} s")
